@@ -1,0 +1,41 @@
+//! Persistence of OmniNode Bridge behind one `Store` trait.
+//!
+//! Handlers and nodes never see SQL: they hand the store a unit of work (a stamp and its
+//! outbox events) and get typed records back. The embedded backend is SQLite in WAL mode
+//! with a single writer task that group-commits concurrent units of work; PostgreSQL plugs in
+//! behind the same trait.
+
+mod error;
+mod model;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use bridge_core::Blake3Hex;
+
+pub use error::{Result, StoreError};
+pub use model::{EventRow, StampOutcome, StampRecord, StampWrite};
+pub use sqlite::SqliteStore;
+
+/// The persistence boundary. Implementations are cheap to clone behind an `Arc`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Writes a stamp and its events in one transaction, unless `(namespace, file_hash)`
+    /// already exists, in which case nothing is written and the existing stamp is returned.
+    async fn record_stamp(&self, write: StampWrite) -> Result<StampOutcome>;
+
+    /// Looks a stamp up by hash, within a namespace or (if `None`) the oldest in any.
+    async fn get_stamp(
+        &self,
+        namespace: Option<&str>,
+        file_hash: &Blake3Hex,
+    ) -> Result<Option<StampRecord>>;
+
+    /// Number of events not yet delivered (the outbox depth).
+    async fn pending_events(&self) -> Result<u64>;
+
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// Backend name for health output (`sqlite`, `postgres`).
+    fn backend(&self) -> &'static str;
+}

@@ -1,0 +1,147 @@
+//! The embedded backend: SQLite in WAL mode, `synchronous=FULL` (every commit durable), a
+//! pool of read connections, and one writer task that group-commits (see `writer`).
+
+mod rows;
+mod writer;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bridge_core::Blake3Hex;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Result, StampOutcome, StampRecord, StampWrite, Store, StoreError};
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "omninode-bridge.sqlite3";
+
+/// Embedded SQLite store. Cloning shares the same database.
+#[derive(Clone)]
+pub struct SqliteStore {
+    /// Read-only connections; WAL lets them run beside the writer.
+    readers: SqlitePool,
+    /// Queue of the writer task; every write goes through it.
+    writer: mpsc::Sender<writer::Job>,
+    /// Keeps the writer task's handle alive for as long as any clone exists.
+    _task: Arc<tokio::task::JoinHandle<()>>,
+}
+
+fn options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::from_str("sqlite://")
+        .expect("static URL parses")
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(5))
+        .log_statements(tracing::log::LevelFilter::Trace)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
+    pub async fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot create data dir {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let mut conn = options(&path).connect().await?;
+        sqlx::migrate!("./migrations/sqlite").run(&mut conn).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .min_connections(1)
+            .connect_with(options(&path).read_only(true))
+            .await?;
+        let (tx, rx) = mpsc::channel(writer::QUEUE_DEPTH);
+        let task = tokio::spawn(writer::run(conn, rx));
+        Ok(Self {
+            readers,
+            writer: tx,
+            _task: Arc::new(task),
+        })
+    }
+
+    /// Applies migrations and closes (the `migrate` command).
+    pub async fn migrate(data_dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot create data dir {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let mut conn = options(&data_dir.join(DB_FILE)).connect().await?;
+        sqlx::migrate!("./migrations/sqlite").run(&mut conn).await?;
+        conn.close().await?;
+        Ok(())
+    }
+
+    async fn submit(&self, write: StampWrite) -> Result<StampOutcome> {
+        let (reply, rx) = oneshot::channel();
+        self.writer
+            .send(writer::Job { write, reply })
+            .await
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn record_stamp(&self, write: StampWrite) -> Result<StampOutcome> {
+        self.submit(write).await
+    }
+
+    async fn get_stamp(
+        &self,
+        namespace: Option<&str>,
+        file_hash: &Blake3Hex,
+    ) -> Result<Option<StampRecord>> {
+        let row = match namespace {
+            Some(ns) => {
+                sqlx::query("SELECT * FROM metadata_stamps WHERE namespace = ? AND file_hash = ?")
+                    .bind(ns)
+                    .bind(file_hash.as_str())
+                    .fetch_optional(&self.readers)
+                    .await?
+            }
+            None => {
+                sqlx::query(
+                    "SELECT * FROM metadata_stamps WHERE file_hash = ? ORDER BY stamp_id LIMIT 1",
+                )
+                .bind(file_hash.as_str())
+                .fetch_optional(&self.readers)
+                .await?
+            }
+        };
+        row.as_ref().map(rows::stamp_from_row).transpose()
+    }
+
+    async fn pending_events(&self) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_logs WHERE status = 'pending'")
+            .fetch_one(&self.readers)
+            .await?;
+        Ok(n as u64)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.readers).await?;
+        if self.writer.is_closed() {
+            return Err(StoreError::Unavailable("writer stopped".into()));
+        }
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
