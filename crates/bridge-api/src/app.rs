@@ -1,0 +1,60 @@
+//! `App`: everything a handler needs, built once in `main` and shared as axum state.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bridge_nodes::Stamper;
+use bridge_store::Store;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::ApiConfig;
+use crate::metrics::Metrics;
+
+/// Token buckets keyed by API key index or client address.
+pub(crate) type Limiter = DefaultKeyedRateLimiter<String>;
+
+/// Shared state of the HTTP API.
+#[derive(Clone)]
+pub struct App {
+    /// The stamping pipeline (and through it, the store).
+    pub(crate) stamper: Stamper,
+    /// Limits, keys, rate.
+    pub(crate) config: Arc<ApiConfig>,
+    /// Metrics registry.
+    pub(crate) metrics: Arc<Metrics>,
+    /// Rate limiter, when configured.
+    pub(crate) limiter: Option<Arc<Limiter>>,
+    /// Process start, for `uptime_seconds`.
+    pub(crate) started: Instant,
+}
+
+impl App {
+    /// Builds the API state over a store.
+    pub fn new(store: Arc<dyn Store>, config: ApiConfig) -> Self {
+        let limiter = config.rate_limit.map(|r| {
+            let burst = NonZeroU32::new(r.requests).expect("rate limit parser rejects 0");
+            let period = Duration::from_secs(r.per_seconds.into()) / r.requests;
+            let quota = Quota::with_period(period)
+                .expect("non-zero period")
+                .allow_burst(burst);
+            Arc::new(RateLimiter::keyed(quota))
+        });
+        Self {
+            stamper: Stamper::new(store),
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+            limiter,
+            started: Instant::now(),
+        }
+    }
+
+    /// The metrics registry (shared with background tasks).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        self.stamper.store()
+    }
+}

@@ -1,0 +1,233 @@
+//! Strict request decoding: JSON only with a JSON content type, bounded size, unknown fields
+//! rejected with the field named; content decoding (utf8/base64) with the content limit.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap};
+use base64::Engine;
+use serde::de::DeserializeOwned;
+
+use crate::app::App;
+use crate::error::ApiError;
+
+/// A JSON body decoded strictly, within the single-request body limit.
+pub(crate) struct StrictJson<T>(pub(crate) T);
+
+impl<T: DeserializeOwned> FromRequest<App> for StrictJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, app: &App) -> Result<Self, ApiError> {
+        let limit = app.config.json_body_limit();
+        read_json(req, limit).await.map(StrictJson)
+    }
+}
+
+/// Whether the request says its body is JSON.
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    media_type(headers).is_some_and(|m| {
+        m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+    })
+}
+
+/// The media type of the request, lowercased, without parameters.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(
+        v.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
+}
+
+/// Reads and decodes a JSON body of at most `limit` bytes.
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    req: Request,
+    limit: usize,
+) -> Result<T, ApiError> {
+    if !is_json(req.headers()) {
+        return Err(ApiError::unsupported_media_type(
+            "expected Content-Type: application/json",
+        ));
+    }
+    let bytes = read_body(req.into_body(), limit).await?;
+    decode_json(&bytes)
+}
+
+/// Collects a body, answering 413 past `limit` without buffering more than that.
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            ApiError::too_large(
+                "PAYLOAD_TOO_LARGE",
+                format!("request body exceeds {limit} bytes"),
+            )
+        } else {
+            ApiError::bad_request(
+                "BODY_READ_FAILED",
+                format!("could not read request body: {e}"),
+            )
+        }
+    })
+}
+
+/// Decodes JSON, mapping each kind of failure to a precise code and field.
+pub(crate) fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let msg = inner.to_string();
+        let quoted = msg.split('`').nth(1).map(str::to_owned);
+        let join = |name: &str| {
+            if path == "." || path.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{path}.{name}")
+            }
+        };
+        if msg.starts_with("unknown field") {
+            // The path already ends with the unknown field's name.
+            let name = quoted.unwrap_or_default();
+            let field = if path == "." || path.is_empty() {
+                name.clone()
+            } else {
+                path.clone()
+            };
+            ApiError::bad_request("UNKNOWN_FIELD", format!("unknown field '{name}'"))
+                .with_field(field)
+        } else if msg.starts_with("missing field") {
+            let name = quoted.unwrap_or_default();
+            ApiError::bad_request("MISSING_FIELD", format!("missing required field '{name}'"))
+                .with_field(join(&name))
+        } else if inner.is_data() {
+            ApiError::bad_request("INVALID_FIELD", format!("invalid value at '{path}': {msg}"))
+                .with_field(path)
+        } else {
+            ApiError::bad_request(
+                "MALFORMED_JSON",
+                format!("request body is not valid JSON: {msg}"),
+            )
+        }
+    })
+}
+
+/// Decodes `content` per `content_encoding` and applies the content rules (non-empty,
+/// within `max`).
+pub(crate) fn decode_content(
+    content: String,
+    encoding: Option<&str>,
+    max: usize,
+) -> Result<Vec<u8>, ApiError> {
+    let bytes = match encoding.unwrap_or("utf8") {
+        "utf8" | "utf-8" => content.into_bytes(),
+        "base64" => base64::engine::general_purpose::STANDARD
+            .decode(content.as_bytes())
+            .map_err(|e| {
+                ApiError::bad_request(
+                    "INVALID_BASE64",
+                    format!("content is not valid base64: {e}"),
+                )
+                .with_field("content")
+            })?,
+        other => {
+            return Err(ApiError::bad_request(
+                "INVALID_ENCODING",
+                format!(
+                    "content_encoding must be 'utf8' or 'base64', got '{}'",
+                    other.chars().take(32).collect::<String>()
+                ),
+            )
+            .with_field("content_encoding"))
+        }
+    };
+    if bytes.is_empty() {
+        return Err(
+            ApiError::bad_request("EMPTY_CONTENT", "content must not be empty")
+                .with_field("content"),
+        );
+    }
+    if bytes.len() > max {
+        return Err(ApiError::too_large(
+            "CONTENT_TOO_LARGE",
+            format!("content is {} bytes; the limit is {max}", bytes.len()),
+        )
+        .with_field("content"));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code, reason = "fields exist to be decoded")]
+    struct T {
+        a: u32,
+        b: Option<String>,
+    }
+
+    #[test]
+    fn names_the_field() {
+        let e = decode_json::<T>(br#"{"a":1,"zz":2}"#).unwrap_err();
+        assert_eq!(
+            (e.code(), e.body().field.as_deref()),
+            ("UNKNOWN_FIELD", Some("zz"))
+        );
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[expect(dead_code, reason = "fields exist to be decoded")]
+        struct Outer {
+            items: Vec<T>,
+        }
+        let e = decode_json::<Outer>(br#"{"items":[{"a":1},{"a":2,"q":3}]}"#).unwrap_err();
+        assert_eq!(e.body().field.as_deref(), Some("items[1].q"));
+        let e = decode_json::<T>(br#"{"b":"x"}"#).unwrap_err();
+        assert_eq!(
+            (e.code(), e.body().field.as_deref()),
+            ("MISSING_FIELD", Some("a"))
+        );
+        let e = decode_json::<T>(br#"{"a":"x"}"#).unwrap_err();
+        assert_eq!(
+            (e.code(), e.body().field.as_deref()),
+            ("INVALID_FIELD", Some("a"))
+        );
+        assert_eq!(
+            decode_json::<T>(b"{\"a\":").unwrap_err().code(),
+            "MALFORMED_JSON"
+        );
+    }
+
+    #[test]
+    fn content_rules() {
+        assert_eq!(
+            decode_content("aGk=".into(), Some("base64"), 10).unwrap(),
+            b"hi"
+        );
+        assert_eq!(
+            decode_content("!!".into(), Some("base64"), 10)
+                .unwrap_err()
+                .code(),
+            "INVALID_BASE64"
+        );
+        assert_eq!(
+            decode_content(String::new(), None, 10).unwrap_err().code(),
+            "EMPTY_CONTENT"
+        );
+        assert_eq!(
+            decode_content("x".repeat(11), None, 10).unwrap_err().code(),
+            "CONTENT_TOO_LARGE"
+        );
+        assert_eq!(
+            decode_content("x".into(), Some("utf16"), 10)
+                .unwrap_err()
+                .code(),
+            "INVALID_ENCODING"
+        );
+    }
+}

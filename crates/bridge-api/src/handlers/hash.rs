@@ -1,0 +1,165 @@
+//! `POST /hash`: BLAKE3 of a raw body, a multipart field `file`, or JSON `{content}`.
+//! Uploads are streamed: each chunk is hashed as it arrives and dropped, so memory stays flat
+//! whatever the size; only the first bytes are kept for type detection.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::StatusCode;
+use bridge_core::hash::hash_bytes;
+use bridge_core::Blake3Hex;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::App;
+use crate::envelope::Success;
+use crate::error::ApiError;
+use crate::extract::{decode_content, decode_json, media_type, read_body};
+
+/// Bytes kept from the start of an upload for magic-number detection.
+const SNIFF_BYTES: usize = 8192;
+
+/// JSON form of `POST /hash`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HashBody {
+    content: String,
+    content_encoding: Option<String>,
+}
+
+/// `data` of a hash response.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HashData {
+    file_hash: String,
+    file_size: u64,
+    content_type: String,
+    execution_time_ms: f64,
+}
+
+/// Incremental hashing of a stream of chunks with a size limit.
+struct Streamed {
+    hasher: blake3::Hasher,
+    size: u64,
+    head: Vec<u8>,
+}
+
+impl Streamed {
+    fn new() -> Self {
+        Self {
+            hasher: blake3::Hasher::new(),
+            size: 0,
+            head: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8], limit: u64) -> Result<(), ApiError> {
+        self.size += chunk.len() as u64;
+        if self.size > limit {
+            return Err(ApiError::too_large(
+                "PAYLOAD_TOO_LARGE",
+                format!("upload exceeds {limit} bytes"),
+            ));
+        }
+        if self.head.len() < SNIFF_BYTES {
+            let take = (SNIFF_BYTES - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        self.hasher.update(chunk);
+        Ok(())
+    }
+
+    fn finish(self, started: Instant, file_name: Option<&str>) -> HashData {
+        let hash: Blake3Hex = self.hasher.finalize().into();
+        HashData {
+            file_hash: hash.to_string(),
+            file_size: self.size,
+            content_type: bridge_core::detect(&self.head, file_name).content_type,
+            execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+        }
+    }
+}
+
+async fn hash_stream<S, E>(mut stream: S, limit: u64) -> Result<Streamed, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut acc = Streamed::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("BODY_READ_FAILED", format!("could not read upload: {e}"))
+        })?;
+        acc.push(&chunk, limit)?;
+    }
+    Ok(acc)
+}
+
+/// `POST /hash`.
+#[utoipa::path(post, path = "/hash",
+    request_body(content = HashBody, description = "raw application/octet-stream body, multipart field `file`, or JSON"),
+    responses((status = 200, description = "hash of the content"), (status = 400), (status = 413), (status = 415)))]
+pub(crate) async fn hash(
+    State(app): State<App>,
+    req: Request,
+) -> Result<Success<HashData>, ApiError> {
+    let started = Instant::now();
+    let limit = app.config.max_upload_bytes;
+    let media = media_type(req.headers());
+    let data = match media.as_deref() {
+        Some("multipart/form-data") => {
+            let mut mp = Multipart::from_request(req, &())
+                .await
+                .map_err(|e| ApiError::bad_request("INVALID_MULTIPART", e.body_text()))?;
+            loop {
+                let field = mp
+                    .next_field()
+                    .await
+                    .map_err(|e| ApiError::bad_request("INVALID_MULTIPART", e.body_text()))?
+                    .ok_or_else(|| {
+                        ApiError::bad_request("MISSING_FIELD", "multipart body has no field 'file'").with_field("file")
+                    })?;
+                if field.name() != Some("file") {
+                    continue;
+                }
+                let name = field.file_name().map(str::to_owned);
+                let acc = hash_stream(field, limit).await?;
+                break acc.finish(started, name.as_deref());
+            }
+        }
+        Some(m) if m == "application/json" => {
+            let bytes = read_body(req.into_body(), app.config.json_body_limit()).await?;
+            let body: HashBody = decode_json(&bytes)?;
+            let content = decode_content(body.content, body.content_encoding.as_deref(), app.config.max_content_bytes)?;
+            let t = Instant::now();
+            let h = hash_bytes(&content);
+            app.metrics.hash_seconds.observe(t.elapsed().as_secs_f64());
+            HashData {
+                file_hash: h.to_string(),
+                file_size: content.len() as u64,
+                content_type: bridge_core::detect(&content, None).content_type,
+                execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+            }
+        }
+        None | Some("application/octet-stream") => {
+            let acc = hash_stream(Body::into_data_stream(req.into_body()), limit).await?;
+            acc.finish(started, None)
+        }
+        Some(other) => {
+            return Err(ApiError::unsupported_media_type(format!(
+                "/hash takes application/octet-stream, multipart/form-data or application/json, not {other}"
+            )))
+        }
+    };
+    if media.as_deref() != Some("application/json") {
+        app.metrics
+            .hash_seconds
+            .observe(data.execution_time_ms / 1000.0);
+    }
+    Ok(Success {
+        status: StatusCode::OK,
+        data,
+    })
+}

@@ -1,0 +1,118 @@
+//! Health, readiness, liveness and the metrics exposition.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::app::App;
+use crate::envelope::{envelope_response, ErrorBody, Success};
+
+/// One component's health.
+#[derive(Debug, Serialize)]
+struct Component {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    info: serde_json::Value,
+}
+
+/// `GET /health`: healthy / degraded / unhealthy (503) with per-component detail.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "healthy or degraded"), (status = 503, description = "unhealthy")))]
+pub(crate) async fn health(State(app): State<App>) -> Response {
+    let store = app.store();
+    let t = Instant::now();
+    let ping = store.ping().await;
+    let latency_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let pending = store.pending_events().await.ok();
+    let database = match &ping {
+        Ok(()) => Component {
+            status: "healthy",
+            detail: None,
+            info: json!({"backend": store.backend(), "latency_ms": latency_ms}),
+        },
+        Err(e) => Component {
+            status: "unhealthy",
+            detail: Some(e.to_string()),
+            info: json!({"backend": store.backend()}),
+        },
+    };
+    // Not configured in embedded mode: events stay in the local event log (SPEC §1).
+    let kafka = Component {
+        status: "disabled",
+        detail: Some("no --kafka-brokers: events stay in the local event log".into()),
+        info: json!({"events_pending": pending}),
+    };
+    let onextree = Component {
+        status: "disabled",
+        detail: Some("no --onextree-url".into()),
+        info: serde_json::Value::Null,
+    };
+    let reducer = Component {
+        status: "disabled",
+        detail: Some("not part of this build yet".into()),
+        info: serde_json::Value::Null,
+    };
+    let overall = if ping.is_ok() { "healthy" } else { "unhealthy" };
+    let data = json!({
+        "status": overall,
+        "components": {"database": database, "kafka": kafka, "onextree": onextree, "reducer": reducer},
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": app.started.elapsed().as_secs(),
+    });
+    match ping {
+        Ok(()) => Success::ok(data).into_response(),
+        Err(e) => unavailable(data, &e),
+    }
+}
+
+/// 503 with the data still present, so monitors see which component failed.
+fn unavailable(data: serde_json::Value, e: &bridge_store::StoreError) -> Response {
+    let error = ErrorBody {
+        code: "DATABASE_UNAVAILABLE",
+        message: e.to_string(),
+        field: None,
+    };
+    envelope_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "error",
+        Some(&data),
+        Some(&error),
+        None,
+    )
+}
+
+/// `GET /health/live`: the process answers.
+#[utoipa::path(get, path = "/health/live", responses((status = 200, description = "alive")))]
+pub(crate) async fn live() -> Success<serde_json::Value> {
+    Success::ok(json!({"alive": true}))
+}
+
+/// `GET /health/ready`: the database answers (the store applied migrations when it opened).
+#[utoipa::path(get, path = "/health/ready", responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
+pub(crate) async fn ready(State(app): State<App>) -> Response {
+    match app.store().ping().await {
+        Ok(()) => Success::ok(json!({"ready": true, "migrations_applied": true})).into_response(),
+        Err(e) => unavailable(json!({"ready": false}), &e),
+    }
+}
+
+/// `GET /metrics`: Prometheus/OpenMetrics text.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text")))]
+pub(crate) async fn metrics(State(app): State<App>) -> Response {
+    if let Ok(n) = app.store().pending_events().await {
+        app.metrics.events_pending.set(n as i64);
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.encode(),
+    )
+        .into_response()
+}

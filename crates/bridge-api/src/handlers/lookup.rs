@@ -1,0 +1,56 @@
+//! `GET /stamp/{file_hash}`: the stored stamp record.
+
+use axum::extract::{Path, Query, State};
+use axum::Extension;
+use bridge_core::{Blake3Hex, Namespace};
+use bridge_store::StampRecord;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::app::App;
+use crate::envelope::Success;
+use crate::error::ApiError;
+use crate::middleware::Principal;
+
+/// Query of the lookup.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LookupQuery {
+    /// Required when the API key is scoped to namespaces.
+    namespace: Option<String>,
+}
+
+/// `GET /stamp/{file_hash}`.
+#[utoipa::path(get, path = "/stamp/{file_hash}", params(("file_hash" = String, Path, description = "64 lowercase hex, optionally 'blake3:'-prefixed"), LookupQuery),
+    responses((status = 200, description = "the stored stamp"), (status = 400, description = "INVALID_HASH_FORMAT"), (status = 404, description = "STAMP_NOT_FOUND")))]
+pub(crate) async fn get_stamp(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+    Path(file_hash): Path<String>,
+    query: Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Success<StampRecord>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
+    let hash = Blake3Hex::parse(&file_hash)?;
+    let namespace = query
+        .namespace
+        .as_deref()
+        .map(Namespace::parse)
+        .transpose()?;
+    match &namespace {
+        Some(ns) => principal.check_namespace(ns.as_str())?,
+        None if principal.is_scoped() => {
+            return Err(ApiError::bad_request(
+                "NAMESPACE_REQUIRED",
+                "this API key is scoped to namespaces: pass ?namespace=",
+            )
+            .with_field("namespace"))
+        }
+        None => {}
+    }
+    let record = app
+        .store()
+        .get_stamp(namespace.as_ref().map(Namespace::as_str), &hash)
+        .await?
+        .ok_or_else(|| ApiError::not_found("STAMP_NOT_FOUND", format!("no stamp for {hash}")))?;
+    Ok(Success::ok(record))
+}

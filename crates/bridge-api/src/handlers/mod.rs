@@ -1,0 +1,8 @@
+//! Route handlers, one module per concern.
+
+pub(crate) mod batch;
+pub(crate) mod hash;
+pub(crate) mod health;
+pub(crate) mod lookup;
+pub(crate) mod stamp;
+pub(crate) mod validate;

@@ -1,0 +1,201 @@
+//! `POST /stamp`: validate the request, run the stamping pipeline, answer 201 (new) or 200
+//! (the same content was already stamped in this namespace).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Extension;
+use base64::Engine;
+use bridge_core::stamp::METADATA_VERSION;
+use bridge_core::{Namespace, RelativePath, StampType};
+use bridge_nodes::{StampInput, StampResult};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::App;
+use crate::envelope::{current_ctx, Success};
+use crate::error::ApiError;
+use crate::extract::{decode_content, StrictJson};
+use crate::middleware::Principal;
+
+/// Longest accepted `op_id`.
+const MAX_OP_ID: usize = 255;
+/// Largest accepted `metadata` object, serialised.
+const MAX_METADATA_BYTES: usize = 64 * 1024;
+
+/// Body of `POST /stamp`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StampBody {
+    /// The content (UTF-8 text, or base64 with `content_encoding: "base64"`).
+    pub(crate) content: String,
+    /// Tenant namespace, `^[a-zA-Z0-9_.-]{1,255}$`.
+    pub(crate) namespace: String,
+    /// Relative path, used for type detection and stored.
+    pub(crate) file_path: Option<String>,
+    /// `rich` (default) or `lightweight`.
+    pub(crate) stamp_type: Option<String>,
+    /// `utf8` (default) or `base64`.
+    pub(crate) content_encoding: Option<String>,
+    /// Client metadata, a JSON object.
+    #[schema(value_type = Option<Object>)]
+    pub(crate) metadata: Option<serde_json::Value>,
+    /// Client operation id.
+    pub(crate) op_id: Option<String>,
+}
+
+/// `data` of a stamp response.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct StampData {
+    stamp_id: String,
+    file_hash: String,
+    namespace: String,
+    content_type: String,
+    file_size: i64,
+    file_path: Option<String>,
+    stamp_type: String,
+    /// Stamped content in the request's encoding; null for sidecar types.
+    stamped_content: Option<String>,
+    /// The stamp text (or the sidecar document).
+    stamp: String,
+    metadata_version: &'static str,
+    workflow_id: Option<String>,
+    workflow_state: &'static str,
+    created_at: String,
+    processing_time_ms: f64,
+    deduplicated: bool,
+}
+
+/// A request turned into a pipeline input, plus how to encode the stamped content back.
+pub(crate) struct Prepared {
+    pub(crate) input: StampInput,
+    pub(crate) base64: bool,
+}
+
+/// Validates a stamp body (also used per batch item).
+pub(crate) fn prepare(
+    body: StampBody,
+    principal: &Principal,
+    app: &App,
+) -> Result<Prepared, ApiError> {
+    let namespace = Namespace::parse(&body.namespace)?;
+    principal.check_namespace(namespace.as_str())?;
+    let file_path = body
+        .file_path
+        .as_deref()
+        .map(RelativePath::parse)
+        .transpose()?;
+    let stamp_type = body
+        .stamp_type
+        .as_deref()
+        .map(StampType::parse)
+        .transpose()?
+        .unwrap_or_default();
+    if let Some(op) = &body.op_id {
+        if op.is_empty() || op.len() > MAX_OP_ID || op.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                "INVALID_OP_ID",
+                "op_id must be 1-255 characters without control characters",
+            )
+            .with_field("op_id"));
+        }
+    }
+    if let Some(m) = &body.metadata {
+        if !m.is_object() {
+            return Err(ApiError::unprocessable(
+                "INVALID_METADATA",
+                "metadata must be a JSON object",
+            )
+            .with_field("metadata"));
+        }
+        if m.to_string().len() > MAX_METADATA_BYTES {
+            return Err(
+                ApiError::too_large("METADATA_TOO_LARGE", "metadata exceeds 64 KiB")
+                    .with_field("metadata"),
+            );
+        }
+    }
+    let base64 = body.content_encoding.as_deref() == Some("base64");
+    let content = decode_content(
+        body.content,
+        body.content_encoding.as_deref(),
+        app.config.max_content_bytes,
+    )?;
+    Ok(Prepared {
+        input: StampInput {
+            content,
+            namespace,
+            file_path,
+            stamp_type,
+            metadata: body.metadata,
+            op_id: body.op_id,
+            correlation_id: current_ctx().correlation_id,
+        },
+        base64,
+    })
+}
+
+/// Runs the pipeline for a prepared request and shapes the response data.
+pub(crate) async fn run(
+    app: &App,
+    prepared: Prepared,
+) -> Result<(StatusCode, StampData), ApiError> {
+    let result = app.stamper.stamp(prepared.input).await?;
+    app.metrics
+        .hash_seconds
+        .observe(result.hash_time.as_secs_f64());
+    if !result.deduplicated {
+        app.metrics.stamps_created.inc();
+    }
+    let status = if result.deduplicated {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, data(result, prepared.base64)))
+}
+
+fn data(r: StampResult, base64: bool) -> StampData {
+    let stamped_content = r.stamped_content.map(|bytes| {
+        if base64 {
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        } else {
+            // UTF-8 input plus an ASCII/UTF-8 stamp is UTF-8.
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        }
+    });
+    let rec = r.record;
+    StampData {
+        stamp_id: rec.stamp_id.to_string(),
+        file_hash: rec.file_hash,
+        namespace: rec.namespace,
+        content_type: rec.content_type,
+        file_size: rec.file_size,
+        file_path: rec.file_path,
+        stamp_type: rec.stamp_type,
+        stamped_content,
+        stamp: rec.stamp,
+        metadata_version: METADATA_VERSION,
+        workflow_id: rec.workflow_id.map(|w| w.to_string()),
+        workflow_state: "COMPLETED",
+        created_at: rec
+            .created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        processing_time_ms: current_ctx().started.elapsed().as_secs_f64() * 1000.0,
+        deduplicated: r.deduplicated,
+    }
+}
+
+/// `POST /stamp`.
+#[utoipa::path(post, path = "/stamp", request_body = StampBody,
+    responses((status = 201, description = "new stamp"), (status = 200, description = "already stamped: the first stamp"),
+              (status = 400, description = "malformed"), (status = 401), (status = 403), (status = 413), (status = 415), (status = 429), (status = 503)))]
+pub(crate) async fn stamp(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+    StrictJson(body): StrictJson<StampBody>,
+) -> Result<Success<StampData>, ApiError> {
+    let prepared = prepare(body, &principal, &app)?;
+    let (status, data) = run(&app, prepared).await?;
+    Ok(Success { status, data })
+}

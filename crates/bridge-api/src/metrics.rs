@@ -1,0 +1,91 @@
+//! Prometheus metrics (SPEC §8). The registry lives in `App`, never in a global, so each test
+//! app has its own.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// Labels of `api_request_duration_seconds`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct RequestLabels {
+    pub(crate) method: String,
+    pub(crate) route: String,
+    pub(crate) status: u16,
+}
+
+fn request_histogram() -> Histogram {
+    // 50 µs … ~1.6 s.
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
+}
+
+/// The service's metrics and their registry.
+pub struct Metrics {
+    registry: Registry,
+    /// Time to hash one request's content.
+    pub(crate) hash_seconds: Histogram,
+    /// Request latency by method, route and status.
+    pub(crate) request_seconds: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    /// New stamps (deduplicated requests excluded).
+    pub(crate) stamps_created: Counter,
+    /// Outbox depth, refreshed on each scrape.
+    pub(crate) events_pending: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        // 1 µs … ~1 s.
+        let hash_seconds = Histogram::new(exponential_buckets(0.000_001, 2.0, 21));
+        registry.register(
+            "hash_generation_duration_seconds",
+            "Time to BLAKE3-hash request content",
+            hash_seconds.clone(),
+        );
+        let request_seconds =
+            Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                request_histogram,
+            );
+        registry.register(
+            "api_request_duration_seconds",
+            "HTTP request latency",
+            request_seconds.clone(),
+        );
+        let stamps_created = Counter::default();
+        registry.register(
+            "stamps_created",
+            "Stamps created (deduplicated requests excluded)",
+            stamps_created.clone(),
+        );
+        let events_pending = Gauge::default();
+        registry.register(
+            "events_pending",
+            "Events in the outbox not yet delivered",
+            events_pending.clone(),
+        );
+        Self {
+            registry,
+            hash_seconds,
+            request_seconds,
+            stamps_created,
+            events_pending,
+        }
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String cannot fail");
+        out
+    }
+}

@@ -1,0 +1,101 @@
+//! The outermost middleware: gives every request a correlation id and timing, turns any bare
+//! framework error into an envelope, echoes `X-Correlation-ID`, records
+//! `api_request_duration_seconds` and writes one log line.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::envelope::{Enveloped, RequestCtx, CTX};
+use crate::error::ApiError;
+use crate::metrics::RequestLabels;
+use crate::LEGACY_PREFIX;
+
+/// Header carrying the correlation id in and out.
+pub(crate) static CORRELATION_HEADER: HeaderName = HeaderName::from_static("x-correlation-id");
+
+/// The route template that matched, carried from the inner router to the outer middleware.
+#[derive(Clone)]
+struct RouteTag(String);
+
+/// Route-level layer: records which route template matched.
+pub(crate) async fn tag_route(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let mut resp = next.run(req).await;
+    if let Some(r) = route {
+        let r = r
+            .strip_prefix(LEGACY_PREFIX)
+            .map(str::to_owned)
+            .unwrap_or(r);
+        resp.extensions_mut().insert(RouteTag(r));
+    }
+    resp
+}
+
+/// Outermost layer (see module doc).
+pub(crate) async fn context(State(app): State<App>, req: Request, next: Next) -> Response {
+    let correlation_id = req
+        .headers()
+        .get(&CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| Uuid::parse_str(s.trim()).ok())
+        .unwrap_or_else(Uuid::new_v4);
+    let ctx = RequestCtx {
+        correlation_id,
+        started: Instant::now(),
+    };
+    let method = req.method().clone();
+    let mut resp = CTX
+        .scope(ctx.clone(), async move {
+            let resp = next.run(req).await;
+            let status = resp.status();
+            if resp.extensions().get::<Enveloped>().is_some()
+                || !(status.is_client_error() || status.is_server_error())
+            {
+                return resp;
+            }
+            let allow = resp.headers().get(header::ALLOW).cloned();
+            let mut wrapped = ApiError::from_status(status).into_response();
+            if let Some(a) = allow {
+                wrapped.headers_mut().insert(header::ALLOW, a);
+            }
+            wrapped
+        })
+        .await;
+    resp.headers_mut().insert(
+        CORRELATION_HEADER.clone(),
+        HeaderValue::from_str(&correlation_id.to_string()).expect("a UUID is a valid header value"),
+    );
+    let elapsed = ctx.started.elapsed();
+    let route = resp
+        .extensions()
+        .get::<RouteTag>()
+        .map(|r| r.0.as_str())
+        .unwrap_or("unmatched");
+    let status = resp.status().as_u16();
+    app.metrics
+        .request_seconds
+        .get_or_create(&RequestLabels {
+            method: method.to_string(),
+            route: route.to_owned(),
+            status,
+        })
+        .observe(elapsed.as_secs_f64());
+    tracing::info!(
+        correlation_id = %correlation_id,
+        method = %method,
+        route,
+        status,
+        duration_ms = elapsed.as_secs_f64() * 1000.0,
+        "request"
+    );
+    resp
+}

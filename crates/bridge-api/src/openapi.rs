@@ -1,0 +1,41 @@
+//! The OpenAPI 3 document of the API (`GET /openapi.json`), generated from the handlers.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use utoipa::OpenApi;
+
+use crate::app::App;
+use crate::handlers::{batch, hash, health, lookup, stamp, validate};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "OmniNode Bridge", description = "Verifiable identity for every file: BLAKE3 hashes and O.N.E. v0.1 stamps. Every JSON response is the envelope {status, data, error, message?, metadata}; every route also exists under /api/v1/metadata-stamping."),
+    paths(
+        stamp::stamp, batch::batch, validate::validate, hash::hash, lookup::get_stamp,
+        health::health, health::live, health::ready, health::metrics, openapi_json
+    ),
+    components(schemas(stamp::StampBody, stamp::StampData, batch::BatchBody, batch::BatchItem, batch::BatchData, batch::ItemResult,
+        validate::ValidateBody, validate::ValidateData, hash::HashBody, hash::HashData)),
+    modifiers(&ApiKeyScheme)
+)]
+struct ApiDoc;
+
+struct ApiKeyScheme;
+
+impl utoipa::Modify for ApiKeyScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+    }
+}
+
+/// `GET /openapi.json`.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "this document")))]
+pub(crate) async fn openapi_json(State(_app): State<App>) -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}

@@ -1,0 +1,52 @@
+//! The router: public routes (health, metrics) and protected ones (auth, rate limit), each at
+//! the root and under the legacy prefix, inside the context middleware.
+
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::handlers::{batch, hash, health, lookup, stamp, validate};
+use crate::middleware::{auth, context, rate_limit, tag_route};
+use crate::openapi::openapi_json;
+use crate::LEGACY_PREFIX;
+
+fn routes(app: &App) -> Router<App> {
+    let public = Router::new()
+        .route("/health", get(health::health))
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/metrics", get(health::metrics));
+    let protected = Router::new()
+        .route("/stamp", post(stamp::stamp))
+        .route("/stamp/batch", post(batch::batch))
+        .route("/batch", post(batch::batch))
+        .route("/validate", post(validate::validate))
+        // Streams with its own limit (`--max-upload-bytes`); the default 2 MB cap would cut it.
+        .route("/hash", post(hash::hash).layer(DefaultBodyLimit::disable()))
+        .route("/stamp/{file_hash}", get(lookup::get_stamp))
+        .route("/openapi.json", get(openapi_json))
+        .route_layer(from_fn_with_state(app.clone(), rate_limit))
+        .route_layer(from_fn_with_state(app.clone(), auth));
+    public.merge(protected).route_layer(from_fn(tag_route))
+}
+
+/// The complete HTTP service.
+pub fn router(app: App) -> Router {
+    let inner = routes(&app);
+    Router::new()
+        .merge(inner.clone())
+        .nest(LEGACY_PREFIX, inner)
+        .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such route") })
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                let cause = std::io::Error::other("handler panicked");
+                axum::response::IntoResponse::into_response(ApiError::internal(&cause))
+            },
+        ))
+        .layer(from_fn_with_state(app.clone(), context))
+        .with_state(app)
+}

@@ -1,0 +1,205 @@
+//! Command line and configuration: one typed struct per command, every flag with an
+//! environment fallback (SPEC §1).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use bridge_api::{ApiKey, RateLimit, DEFAULT_MAX_CONTENT_BYTES, DEFAULT_MAX_UPLOAD_BYTES};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// OmniNode Bridge: verifiable identity for every file.
+#[derive(Debug, Parser)]
+#[command(name = "omninode-bridge", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Log format (default: pretty on a terminal, else json).
+    #[arg(long, global = true, env = "ONEX_LOG_FORMAT", value_enum)]
+    pub(crate) log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Human-readable.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the HTTP API and the background nodes.
+    Serve(ServeArgs),
+    /// Print BLAKE3 hashes like b3sum (`-` reads stdin), or verify them with --check.
+    Hash(HashArgs),
+    /// Stamp files offline; prints the stamped content or rewrites the files.
+    Stamp(StampArgs),
+    /// Validate the stamps in files offline; exit 0 only if every file is validly stamped.
+    Verify(VerifyArgs),
+    /// Apply database migrations and exit.
+    Migrate(StoreArgs),
+}
+
+/// Where state lives.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct StoreArgs {
+    /// Embedded SQLite database and other local state.
+    #[arg(long, env = "ONEX_DATA_DIR", default_value = "./data")]
+    pub(crate) data_dir: PathBuf,
+    /// `postgres://…` selects PostgreSQL; unset → SQLite in the data dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// HTTP listen address.
+    #[arg(long, env = "ONEX_BIND", default_value = "127.0.0.1:8053")]
+    pub(crate) bind: SocketAddr,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// Kafka bootstrap servers (comma-separated); unset → events stay in the local event log.
+    #[arg(long, env = "KAFKA_BROKERS")]
+    pub(crate) kafka_brokers: Option<String>,
+    /// Prefix of event topic names.
+    #[arg(long = "env", env = "ONEX_ENV", default_value = "dev")]
+    pub(crate) environment: String,
+    /// API key, `key` or `key=ns1|ns2` (repeatable; env: comma-separated). Enables auth.
+    #[arg(
+        long = "api-key",
+        env = "ONEX_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub(crate) api_keys: Vec<ApiKey>,
+    /// Node contracts directory (default: the built-in contracts).
+    #[arg(long, env = "ONEX_CONTRACTS")]
+    pub(crate) contracts: Option<PathBuf>,
+    /// Optional intelligence service.
+    #[arg(long, env = "ONEXTREE_SERVICE_URL")]
+    pub(crate) onextree_url: Option<String>,
+    /// Limit for JSON `content` (bytes; suffixes KiB, MiB, GiB accepted).
+    #[arg(long, env = "ONEX_MAX_CONTENT_BYTES", value_parser = parse_size, default_value_t = DEFAULT_MAX_CONTENT_BYTES as u64)]
+    pub(crate) max_content_bytes: u64,
+    /// Limit for raw/multipart uploads to /hash (streamed, never buffered whole).
+    #[arg(long, env = "ONEX_MAX_UPLOAD_BYTES", value_parser = parse_size, default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
+    pub(crate) max_upload_bytes: u64,
+    /// Token bucket per API key (per client IP without auth), e.g. `500/s`.
+    #[arg(long, env = "ONEX_RATE_LIMIT")]
+    pub(crate) rate_limit: Option<RateLimit>,
+    /// Allow a non-loopback bind without API keys.
+    #[arg(long, env = "ONEX_ALLOW_UNAUTHENTICATED")]
+    pub(crate) allow_unauthenticated: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HashArgs {
+    /// Files to hash (`-` = stdin).
+    #[arg(required_unless_present = "check")]
+    pub(crate) files: Vec<PathBuf>,
+    /// Verify the `<hash>  <path>` lines of this file instead.
+    #[arg(long, short = 'c', conflicts_with = "files")]
+    pub(crate) check: Option<PathBuf>,
+}
+
+/// Stamp formats on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum StampKind {
+    /// Multi-line block with every field.
+    Rich,
+    /// One line.
+    Lightweight,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StampArgs {
+    /// Files to stamp.
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// Tenant namespace.
+    #[arg(long, short = 'n')]
+    pub(crate) namespace: String,
+    /// Stamp format.
+    #[arg(long = "type", value_enum, default_value = "rich")]
+    pub(crate) kind: StampKind,
+    /// Rewrite the files (atomically) instead of printing; binary types and JSON get a
+    /// `FILE.onex-stamp` sidecar.
+    #[arg(long)]
+    pub(crate) in_place: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Files to verify (a `FILE.onex-stamp` sidecar is used when present).
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+}
+
+/// Parses `1048576`, `10MiB`, `1GiB`, `512KiB` (also KB/MB/GB as powers of 1000).
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("not a size: {s:?} (e.g. 10MiB)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => return Err(format!("unknown size unit {other:?} (use KiB, MiB or GiB)")),
+    };
+    let v = n
+        .checked_mul(mult)
+        .ok_or_else(|| format!("size too large: {s:?}"))?;
+    if v == 0 {
+        return Err("size must be greater than 0".into());
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10MiB").unwrap(), 10 << 20);
+        assert_eq!(parse_size("123").unwrap(), 123);
+        assert_eq!(parse_size("1 GiB").unwrap(), 1 << 30);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5TB").is_err());
+        assert!(parse_size("99999999999999GiB").is_err());
+    }
+
+    #[test]
+    fn api_keys_from_flags() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "serve",
+            "--api-key",
+            "abcdefgh12=ns1|ns2",
+            "--api-key",
+            "zyxwvuts98",
+        ])
+        .unwrap();
+        let Command::Serve(s) = cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(s.api_keys.len(), 2);
+        assert!(Cli::try_parse_from(["x", "serve", "--api-key", "short"]).is_err());
+        assert!(Cli::try_parse_from(["x", "serve", "--rate-limit", "fast"]).is_err());
+    }
+}

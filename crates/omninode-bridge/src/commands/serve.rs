@@ -1,0 +1,119 @@
+//! `serve`: the HTTP API over the configured store, with graceful shutdown.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use bridge_api::{router, ApiConfig, App};
+use tokio::net::TcpListener;
+
+use super::open_store;
+use crate::cli::ServeArgs;
+
+/// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
+    if !args.bind.ip().is_loopback() && args.api_keys.is_empty() && !args.allow_unauthenticated {
+        bail!(
+            "refusing to listen on non-loopback address {} without an API key: set --api-key/ONEX_API_KEYS, or pass --allow-unauthenticated",
+            args.bind
+        );
+    }
+    // Say so rather than silently ignore a setting whose feature is not built yet.
+    if args.kafka_brokers.is_some() {
+        bail!("--kafka-brokers: Kafka delivery is not available in this build yet; events stay in the local event log without it");
+    }
+    if args.contracts.is_some() {
+        bail!("--contracts: contract-driven workflows are not available in this build yet");
+    }
+    if args.onextree_url.is_some() {
+        bail!("--onextree-url: the intelligence step is not available in this build yet");
+    }
+    if args.environment.is_empty()
+        || !args
+            .environment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b))
+    {
+        bail!("--env must be letters, digits, '_' or '-' (it prefixes topic names)");
+    }
+    Ok(())
+}
+
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    check_args(&args)?;
+    let store = open_store(&args.store).await?;
+    let config = ApiConfig {
+        max_content_bytes: usize::try_from(args.max_content_bytes)
+            .context("--max-content-bytes too large")?,
+        max_upload_bytes: args.max_upload_bytes,
+        api_keys: args.api_keys,
+        rate_limit: args.rate_limit,
+    };
+    let auth = if config.api_keys.is_empty() {
+        "off"
+    } else {
+        "on"
+    };
+    let app = App::new(store, config);
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    // The first stdout line tells scripts (and tests binding port 0) where we listen.
+    println!("listening on http://{addr}");
+    std::io::stdout().flush()?;
+    tracing::info!(%addr, data_dir = %args.store.data_dir.display(), auth, "omninode-bridge serving");
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = stop_rx.await;
+    });
+    let mut server = tokio::spawn(async move { server.await });
+    tokio::select! {
+        res = &mut server => {
+            res.context("server task failed")?.context("server failed")?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        sig = shutdown_signal() => tracing::info!(signal = sig, "shutting down: draining in-flight requests"),
+    }
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
+        Ok(res) => res
+            .context("server task failed")?
+            .context("server failed")?,
+        Err(_) => {
+            tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting")
+        }
+    }
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() -> &'static str {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => "SIGINT",
+        () = term => "SIGTERM",
+    }
+}
