@@ -129,7 +129,7 @@ pub(crate) async fn hash(
                 break acc.finish(started, name.as_deref());
             }
         }
-        Some(m) if m == "application/json" => {
+        Some("application/json") => {
             let bytes = read_body(req.into_body(), app.config.json_body_limit()).await?;
             let body: HashBody = decode_json(&bytes)?;
             let content = decode_content(body.content, body.content_encoding.as_deref(), app.config.max_content_bytes)?;
