@@ -51,8 +51,24 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
             "expected Content-Type: application/json",
         ));
     }
+    reject_declared_length(req.headers(), limit as u64)?;
     let bytes = read_body(req.into_body(), limit).await?;
     decode_json(&bytes)
+}
+
+/// Answers 413 at once when `Content-Length` already says the body is too large.
+pub(crate) fn reject_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit => Err(ApiError::too_large(
+            "PAYLOAD_TOO_LARGE",
+            format!("request body of {n} bytes exceeds {limit} bytes"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Collects a body, answering 413 past `limit` without buffering more than that.
@@ -76,6 +92,13 @@ pub(crate) async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, 
 
 /// Decodes JSON, mapping each kind of failure to a precise code and field.
 pub(crate) fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde would also read a struct from a positional array; requests are objects only.
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::bad_request(
+            "MALFORMED_JSON",
+            "request body must be a JSON object",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();

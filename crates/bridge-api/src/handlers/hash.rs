@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use crate::app::App;
 use crate::envelope::Success;
 use crate::error::ApiError;
-use crate::extract::{decode_content, decode_json, media_type, read_body};
+use crate::extract::{decode_content, decode_json, media_type, read_body, reject_declared_length};
 
 /// Bytes kept from the start of an upload for magic-number detection.
 const SNIFF_BYTES: usize = 8192;
@@ -107,6 +107,7 @@ pub(crate) async fn hash(
 ) -> Result<Success<HashData>, ApiError> {
     let started = Instant::now();
     let limit = app.config.max_upload_bytes;
+    reject_declared_length(req.headers(), limit)?;
     let media = media_type(req.headers());
     let data = match media.as_deref() {
         Some("multipart/form-data") => {

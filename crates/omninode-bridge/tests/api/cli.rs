@@ -1,0 +1,181 @@
+//! The offline commands: hash (b3sum format and --check), stamp, verify, migrate.
+
+use std::process::{Command, Output};
+
+use crate::helpers::{bin, write_file};
+
+fn run(args: &[&str], dir: &std::path::Path) -> Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .env("ONEX_LOG_FORMAT", "json")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn hash_prints_b3sum_lines_and_checks_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "a.txt", b"hello\n");
+    write_file(dir.path(), "big.bin", &vec![7u8; 3 << 20]);
+    let o = run(&["hash", "a.txt", "big.bin"], dir.path());
+    assert!(o.status.success());
+    let want = format!(
+        "{}  a.txt\n{}  big.bin\n",
+        blake3::hash(b"hello\n").to_hex(),
+        blake3::hash(&vec![7u8; 3 << 20]).to_hex()
+    );
+    assert_eq!(stdout(&o), want);
+    write_file(dir.path(), "SUMS", want.as_bytes());
+    let o = run(&["hash", "--check", "SUMS"], dir.path());
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert_eq!(stdout(&o), "a.txt: OK\nbig.bin: OK\n");
+    write_file(dir.path(), "a.txt", b"hello!\n");
+    let o = run(&["hash", "-c", "SUMS"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("a.txt: FAILED"));
+    let o = run(&["hash", "missing.txt"], dir.path());
+    assert!(!o.status.success());
+    write_file(dir.path(), "BAD", b"zz  a.txt\n");
+    let o = run(&["hash", "--check", "BAD"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&o.stderr).trim().lines().count(), 1);
+}
+
+#[test]
+fn hash_reads_stdin() {
+    use std::io::Write;
+    let mut child = Command::new(bin())
+        .args(["hash", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"from stdin")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        stdout(&o),
+        format!("{}  -\n", blake3::hash(b"from stdin").to_hex())
+    );
+}
+
+#[test]
+fn stamp_verify_roundtrip_in_place_and_sidecar() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = b"#!/usr/bin/env python3\nprint('x')\n";
+    write_file(dir.path(), "tool.py", original);
+    let o = run(&["stamp", "tool.py", "--namespace", "cli"], dir.path());
+    assert!(o.status.success());
+    let printed = o.stdout.clone();
+    assert!(printed.starts_with(b"#!/usr/bin/env python3\n# ---BEGIN ONEX STAMP---\n"));
+    // Printing does not touch the file.
+    assert_eq!(std::fs::read(dir.path().join("tool.py")).unwrap(), original);
+    assert_eq!(
+        run(&["verify", "tool.py"], dir.path()).status.code(),
+        Some(1)
+    );
+
+    let o = run(
+        &[
+            "stamp",
+            "tool.py",
+            "-n",
+            "cli",
+            "--in-place",
+            "--type",
+            "lightweight",
+        ],
+        dir.path(),
+    );
+    assert!(o.status.success());
+    let stamped = std::fs::read(dir.path().join("tool.py")).unwrap();
+    assert!(stamped.starts_with(b"#!/usr/bin/env python3\n# ONEX:uid="));
+    let o = run(&["verify", "tool.py"], dir.path());
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert_eq!(stdout(&o), "tool.py: VALID\n");
+
+    // Tamper: verify fails with the reason.
+    let mut t = stamped.clone();
+    *t.last_mut().unwrap() = b' ';
+    write_file(dir.path(), "tool.py", &t);
+    let o = run(&["verify", "tool.py"], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).starts_with("tool.py: HASH_MISMATCH"));
+
+    // Binary: sidecar beside the file, file untouched.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01";
+    write_file(dir.path(), "img.png", png);
+    assert!(
+        run(&["stamp", "img.png", "-n", "cli", "--in-place"], dir.path())
+            .status
+            .success()
+    );
+    assert_eq!(std::fs::read(dir.path().join("img.png")).unwrap(), png);
+    assert!(dir.path().join("img.png.onex-stamp").exists());
+    assert!(run(&["verify", "img.png"], dir.path()).status.success());
+    write_file(
+        dir.path(),
+        "img.png",
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x02",
+    );
+    assert_eq!(
+        run(&["verify", "img.png"], dir.path()).status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn bad_cli_input_is_one_line_and_nonzero() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "f.txt", b"x");
+    for args in [
+        &["stamp", "f.txt", "--namespace", "bad ns"][..],
+        &["stamp", "f.txt", "f.txt", "--namespace", "ok"],
+        &["stamp", "nope.txt", "--namespace", "ok"],
+        &["verify", "nope.txt"],
+        &["migrate", "--database-url", "mysql://x"],
+        &[
+            "serve",
+            "--database-url",
+            "postgres://localhost/x",
+            "--data-dir",
+            "d",
+        ],
+        &[
+            "serve",
+            "--kafka-brokers",
+            "localhost:9092",
+            "--data-dir",
+            "d",
+        ],
+    ] {
+        let o = run(args, dir.path());
+        assert!(!o.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    }
+    assert!(!run(&["hash"], dir.path()).status.success());
+    assert!(!run(&["serve", "--rate-limit", "lots"], dir.path())
+        .status
+        .success());
+}
+
+#[test]
+fn migrate_creates_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&["migrate", "--data-dir", "state"], dir.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(dir.path().join("state/omninode-bridge.sqlite3").exists());
+    assert!(run(&["migrate", "--data-dir", "state"], dir.path())
+        .status
+        .success());
+}

@@ -1,0 +1,210 @@
+//! Spawning the real `omninode-bridge serve` on port 0 and talking to it.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+/// Path of the binary under test.
+pub(crate) fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_omninode-bridge")
+}
+
+/// A running server; killed on drop.
+pub(crate) struct Server {
+    child: Child,
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Starts a server on a fresh data dir with extra `serve` flags.
+    pub(crate) fn start(flags: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Server::start_in(dir.path(), flags);
+        s._dir = Some(dir);
+        s
+    }
+
+    /// Starts a server on `data_dir` (kept by the caller, for restarts).
+    pub(crate) fn start_in(data_dir: &Path, flags: &[&str]) -> Server {
+        let mut child = Command::new(bin())
+            .args([
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .args(flags)
+            .env_remove("ONEX_API_KEYS")
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn omninode-bridge");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .unwrap();
+        Server {
+            child,
+            base,
+            client,
+            _dir: None,
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// POSTs JSON; returns status, headers and the parsed envelope.
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.post_with(path, body, None).await
+    }
+
+    pub(crate) async fn post_with(&self, path: &str, body: &Value, key: Option<&str>) -> Reply {
+        let mut req = self.client.post(self.url(path)).json(body);
+        if let Some(k) = key {
+            req = req.header("x-api-key", k);
+        }
+        Reply::from(req.send().await.unwrap()).await
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Reply {
+        self.get_with(path, None).await
+    }
+
+    pub(crate) async fn get_with(&self, path: &str, key: Option<&str>) -> Reply {
+        let mut req = self.client.get(self.url(path));
+        if let Some(k) = key {
+            req = req.header("x-api-key", k);
+        }
+        Reply::from(req.send().await.unwrap()).await
+    }
+
+    /// POSTs raw bytes with a content type.
+    pub(crate) async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        Reply::from(resp).await
+    }
+
+    /// Stops the process at once (SIGKILL): what survives is what was durable.
+    pub(crate) fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A response with its envelope.
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Value,
+}
+
+impl Reply {
+    pub(crate) async fn from(resp: reqwest::Response) -> Reply {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `error.code` of an error envelope.
+    pub(crate) fn code(&self) -> &str {
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {}", self.body))
+    }
+
+    pub(crate) fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// Asserts status and error code, and that the envelope is well-formed.
+    #[track_caller]
+    pub(crate) fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["status"], "error", "{}", self.body);
+        assert_eq!(self.code(), code, "{}", self.body);
+        assert!(self.body["metadata"]["correlation_id"].is_string());
+        assert!(self.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+}
+
+/// A minimal stamp request.
+pub(crate) fn stamp_body(content: &str, ns: &str) -> Value {
+    serde_json::json!({"content": content, "namespace": ns})
+}
+
+/// Peak and current resident memory of a process, in KiB (`/proc/PID/status`).
+pub(crate) fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| {
+                v.trim()
+                    .trim_end_matches(" kB")
+                    .trim()
+                    .parse::<u64>()
+                    .unwrap()
+            })
+            .unwrap()
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// A temp dir path helper for CLI tests.
+pub(crate) fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
