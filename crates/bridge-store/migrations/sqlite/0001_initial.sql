@@ -3,8 +3,10 @@
 -- idempotency needs it.
 
 -- One row per (namespace, content): the unique key is what makes stamping idempotent.
+-- Rows append in rowid order; the unique key is the table's only random-order index.
 CREATE TABLE metadata_stamps (
-    stamp_id        TEXT PRIMARY KEY NOT NULL,   -- UUIDv7 (time-ordered)
+    id              INTEGER PRIMARY KEY,
+    stamp_id        TEXT NOT NULL UNIQUE,        -- UUIDv7 (time-ordered: cheap appends)
     namespace       TEXT NOT NULL,
     file_hash       TEXT NOT NULL,               -- 64 lowercase hex
     content_type    TEXT NOT NULL,
@@ -18,10 +20,9 @@ CREATE TABLE metadata_stamps (
     workflow_id     TEXT,
     correlation_id  TEXT NOT NULL,
     created_at      TEXT NOT NULL,
-    UNIQUE (namespace, file_hash)
+    -- file_hash first, so GET /stamp/{hash} without a namespace uses this index's prefix.
+    UNIQUE (file_hash, namespace)
 );
--- GET /stamp/{hash} without a namespace looks up by hash alone.
-CREATE INDEX metadata_stamps_file_hash ON metadata_stamps (file_hash);
 
 CREATE TABLE workflow_executions (
     workflow_id     TEXT PRIMARY KEY NOT NULL,

@@ -115,12 +115,10 @@ impl Store for SqliteStore {
                     .await?
             }
             None => {
-                sqlx::query(
-                    "SELECT * FROM metadata_stamps WHERE file_hash = ? ORDER BY stamp_id LIMIT 1",
-                )
-                .bind(file_hash.as_str())
-                .fetch_optional(&self.readers)
-                .await?
+                sqlx::query("SELECT * FROM metadata_stamps WHERE file_hash = ? ORDER BY id LIMIT 1")
+                    .bind(file_hash.as_str())
+                    .fetch_optional(&self.readers)
+                    .await?
             }
         };
         row.as_ref().map(rows::stamp_from_row).transpose()

@@ -1,0 +1,183 @@
+//! Store throughput, side by side in one run: stamps through `Store::record_stamp` from 64
+//! concurrent writers (group commit, every commit fsync'd) against the raw batched insert
+//! rate of the same rows (one connection, one transaction and one multi-row INSERT per table
+//! per 256 stamps). Also the cost of one sqlx round trip, which is why the writer batches.
+//! Prints rows/s and the ratio (SPEC §9: ≥ 50 %).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bridge_core::hash::hash_bytes;
+use bridge_store::{EventRow, SqliteStore, StampRecord, StampWrite, Store};
+use chrono::Utc;
+use sqlx::{ConnectOptions, Connection, Executor};
+use uuid::Uuid;
+
+const STAMPS: usize = 20_000;
+const WRITERS: usize = 64;
+
+fn write(i: usize) -> StampWrite {
+    let content = format!("print({i})  # bench\n");
+    let correlation_id = Uuid::new_v4();
+    let stamp = StampRecord {
+        stamp_id: Uuid::now_v7(),
+        namespace: "bench".into(),
+        file_hash: hash_bytes(content.as_bytes()).to_string(),
+        content_type: "text/x-python".into(),
+        file_size: content.len() as i64,
+        file_path: Some(format!("bench/f{i}.py")),
+        stamp_type: "rich".into(),
+        sidecar: false,
+        stamp: "# ---BEGIN ONEX STAMP---\n".repeat(11),
+        metadata: None,
+        op_id: None,
+        workflow_id: Some(Uuid::now_v7()),
+        correlation_id,
+        created_at: Utc::now(),
+    };
+    let event = EventRow {
+        event_id: Uuid::now_v7(),
+        event_type: "STAMP_CREATED".into(),
+        topic: None,
+        message_key: "bench".into(),
+        correlation_id,
+        workflow_id: stamp.workflow_id,
+        namespace: Some("bench".into()),
+        payload: "{\"envelope_version\":\"1.0\"}".repeat(12),
+        created_at: Utc::now(),
+    };
+    StampWrite {
+        stamp,
+        events: vec![event],
+    }
+}
+
+async fn through_store(writes: Vec<StampWrite>) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+    let queue = Arc::new(std::sync::Mutex::new(writes));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            let store = store.clone();
+            let queue = queue.clone();
+            tokio::spawn(async move {
+                loop {
+                    let Some(w) = queue.lock().unwrap().pop() else {
+                        break;
+                    };
+                    store.record_stamp(w).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    STAMPS as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn raw_batched(writes: Vec<StampWrite>) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    SqliteStore::migrate(dir.path()).await.unwrap();
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join(bridge_store::sqlite::DB_FILE))
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+        .connect()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    for chunk in writes.chunks(256) {
+        conn.execute("BEGIN IMMEDIATE").await.unwrap();
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO metadata_stamps (stamp_id, namespace, file_hash, content_type, file_size, file_path, stamp_type, sidecar, stamp, metadata, op_id, workflow_id, correlation_id, created_at) ",
+        );
+        q.push_values(chunk, |mut b, w| {
+            let s = &w.stamp;
+            b.push_bind(s.stamp_id.to_string())
+                .push_bind(&s.namespace)
+                .push_bind(&s.file_hash)
+                .push_bind(&s.content_type)
+                .push_bind(s.file_size)
+                .push_bind(&s.file_path)
+                .push_bind(&s.stamp_type)
+                .push_bind(0i64)
+                .push_bind(&s.stamp)
+                .push_bind(None::<String>)
+                .push_bind(None::<String>)
+                .push_bind(s.workflow_id.map(|w| w.to_string()))
+                .push_bind(s.correlation_id.to_string())
+                .push_bind(s.created_at.to_rfc3339());
+        });
+        q.build().execute(&mut conn).await.unwrap();
+        let events: Vec<&EventRow> = chunk.iter().flat_map(|w| w.events.iter()).collect();
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "INSERT INTO event_logs (event_id, event_type, topic, message_key, correlation_id, workflow_id, namespace, payload, status, attempts, created_at) ",
+        );
+        q.push_values(events, |mut b, e| {
+            b.push_bind(e.event_id.to_string())
+                .push_bind(&e.event_type)
+                .push_bind(&e.topic)
+                .push_bind(&e.message_key)
+                .push_bind(e.correlation_id.to_string())
+                .push_bind(e.workflow_id.map(|w| w.to_string()))
+                .push_bind(&e.namespace)
+                .push_bind(&e.payload)
+                .push_bind("pending")
+                .push_bind(0i64)
+                .push_bind(e.created_at.to_rfc3339());
+        });
+        q.build().execute(&mut conn).await.unwrap();
+        conn.execute("COMMIT").await.unwrap();
+    }
+    let rate = STAMPS as f64 / started.elapsed().as_secs_f64();
+    conn.close().await.unwrap();
+    rate
+}
+
+async fn trivial(n: usize) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("t.db"))
+        .create_if_missing(true)
+        .connect()
+        .await
+        .unwrap();
+    conn.execute("CREATE TABLE t (a INTEGER)").await.unwrap();
+    conn.execute("BEGIN").await.unwrap();
+    let started = Instant::now();
+    for i in 0..n {
+        sqlx::query("INSERT INTO t (a) VALUES (?)")
+            .bind(i as i64)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    conn.execute("COMMIT").await.unwrap();
+    rate
+}
+
+fn main() {
+    let rt0 = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "sqlx/sqlite single-row statements   {:>10.0} /s (one round trip each)",
+        rt0.block_on(trivial(20000))
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let raw = rt.block_on(raw_batched((0..STAMPS).map(write).collect()));
+    let store = rt.block_on(through_store((0..STAMPS).map(write).collect()));
+    println!("store/sqlite raw_batched_insert   {raw:>10.0} stamps/s (stamp + event row each)");
+    println!("store/sqlite record_stamp x{WRITERS:<3}   {store:>10.0} stamps/s");
+    println!(
+        "store/sqlite ratio                {:>10.1} %  (goal >= 50 %)",
+        100.0 * store / raw
+    );
+}

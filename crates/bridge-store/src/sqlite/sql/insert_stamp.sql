@@ -1,5 +1,0 @@
-INSERT INTO metadata_stamps (
-    stamp_id, namespace, file_hash, content_type, file_size, file_path, stamp_type, sidecar,
-    stamp, metadata, op_id, workflow_id, correlation_id, created_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (namespace, file_hash) DO NOTHING
