@@ -47,6 +47,7 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     limit: usize,
 ) -> Result<T, ApiError> {
     if !is_json(req.headers()) {
+        discard_body(req.into_body(), limit).await;
         return Err(ApiError::unsupported_media_type(
             "expected Content-Type: application/json",
         ));
@@ -54,6 +55,13 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     reject_declared_length(req.headers(), limit as u64)?;
     let bytes = read_body(req.into_body(), limit).await?;
     decode_json(&bytes)
+}
+
+/// Reads and drops a body of up to `limit` bytes before an early error answer, so that a
+/// client still sending reads the answer instead of a reset connection. Larger bodies are not
+/// drained: the connection is closed instead.
+pub(crate) async fn discard_body(body: Body, limit: usize) {
+    let _ = axum::body::to_bytes(body, limit).await;
 }
 
 /// Answers 413 at once when `Content-Length` already says the body is too large.

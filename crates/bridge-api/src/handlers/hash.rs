@@ -17,7 +17,9 @@ use utoipa::ToSchema;
 use crate::app::App;
 use crate::envelope::Success;
 use crate::error::ApiError;
-use crate::extract::{decode_content, decode_json, media_type, read_body, reject_declared_length};
+use crate::extract::{
+    decode_content, decode_json, discard_body, media_type, read_body, reject_declared_length,
+};
 
 /// Bytes kept from the start of an upload for magic-number detection.
 const SNIFF_BYTES: usize = 8192;
@@ -120,7 +122,8 @@ pub(crate) async fn hash(
                     .await
                     .map_err(|e| ApiError::bad_request("INVALID_MULTIPART", e.body_text()))?
                     .ok_or_else(|| {
-                        ApiError::bad_request("MISSING_FIELD", "multipart body has no field 'file'").with_field("file")
+                        ApiError::bad_request("MISSING_FIELD", "multipart body has no field 'file'")
+                            .with_field("file")
                     })?;
                 if field.name() != Some("file") {
                     continue;
@@ -133,7 +136,11 @@ pub(crate) async fn hash(
         Some("application/json") => {
             let bytes = read_body(req.into_body(), app.config.json_body_limit()).await?;
             let body: HashBody = decode_json(&bytes)?;
-            let content = decode_content(body.content, body.content_encoding.as_deref(), app.config.max_content_bytes)?;
+            let content = decode_content(
+                body.content,
+                body.content_encoding.as_deref(),
+                app.config.max_content_bytes,
+            )?;
             let t = Instant::now();
             let h = hash_bytes(&content);
             app.metrics.hash_seconds.observe(t.elapsed().as_secs_f64());
@@ -149,9 +156,11 @@ pub(crate) async fn hash(
             acc.finish(started, None)
         }
         Some(other) => {
-            return Err(ApiError::unsupported_media_type(format!(
+            let message = format!(
                 "/hash takes application/octet-stream, multipart/form-data or application/json, not {other}"
-            )))
+            );
+            discard_body(req.into_body(), app.config.json_body_limit()).await;
+            return Err(ApiError::unsupported_media_type(message));
         }
     };
     if media.as_deref() != Some("application/json") {

@@ -194,3 +194,112 @@ async fn hostile_strings_are_stored_verbatim() {
         201
     );
 }
+
+/// A small deterministic generator (xorshift) so the random requests are reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+/// Hundreds of hostile requests (random values in every field, mangled bodies, odd media
+/// types) never get a 5xx, and always get the envelope with an error code.
+#[tokio::test]
+async fn random_hostile_requests_never_get_a_5xx() {
+    let s = Server::start(&["--max-content-bytes", "64KiB"]);
+    let mut rng = Rng(0x5eed_cafe_f00d_beef);
+    let values = [
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!(1e308),
+        json!(""),
+        json!("x"),
+        json!("../.."),
+        json!("a\u{0}b"),
+        json!("\u{202e}\u{feff}"),
+        json!("%00%ff"),
+        json!("blake3:"),
+        json!("a".repeat(70_000)),
+        json!([]),
+        json!({}),
+        json!({"nested": {"deep": [1, 2, {"x": null}]}}),
+        json!("base64"),
+        json!("utf8"),
+        json!("rich"),
+        json!("lightweight"),
+        json!("ns"),
+        json!("src/a.py"),
+        json!("////"),
+        json!("=="),
+    ];
+    let fields = [
+        "content",
+        "namespace",
+        "file_path",
+        "stamp_type",
+        "content_encoding",
+        "metadata",
+        "op_id",
+        "expected_hash",
+        "items",
+        "zzz",
+    ];
+    let routes = [
+        "/stamp",
+        "/stamp/batch",
+        "/validate",
+        "/hash",
+        "/api/v1/metadata-stamping/stamp",
+    ];
+    for i in 0..300 {
+        let mut body = serde_json::Map::new();
+        for _ in 0..(rng.next() % 5) {
+            body.insert((*rng.pick(&fields)).to_owned(), rng.pick(&values).clone());
+        }
+        if rng.next() % 3 == 0 {
+            body.insert(
+                "items".into(),
+                json!([body.clone(), {"content": "ok\n", "namespace": "ns"}]),
+            );
+        }
+        let route = *rng.pick(&routes);
+        let mut bytes = serde_json::to_vec(&body).unwrap();
+        if rng.next() % 5 == 0 && !bytes.is_empty() {
+            let at = (rng.next() % bytes.len() as u64) as usize;
+            bytes[at] = (rng.next() & 0xff) as u8;
+        }
+        let media = *rng.pick(&[
+            "application/json",
+            "application/json; charset=utf-8",
+            "text/plain",
+            "application/octet-stream",
+            "multipart/form-data; boundary=x",
+        ]);
+        let r = s.post_raw(route, media, bytes).await;
+        assert!(
+            r.status < 500,
+            "request {i} to {route} ({media}) got {}: {}",
+            r.status,
+            r.body
+        );
+        if r.status >= 400 {
+            assert!(
+                r.body["error"]["code"].is_string(),
+                "request {i}: {}",
+                r.body
+            );
+        }
+    }
+    // Still healthy afterwards.
+    assert_eq!(s.get("/health").await.status, 200);
+}
