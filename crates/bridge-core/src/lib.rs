@@ -4,10 +4,12 @@
 //! validate) and the validated domain types that the other crates pass around. Everything
 //! here is deterministic given its inputs, so it is unit- and property-tested in isolation.
 
+pub mod contract;
 pub mod domain;
 pub mod envelope;
 pub mod error;
 pub mod filetype;
+pub mod fsm;
 pub mod hash;
 pub mod stamp;
 

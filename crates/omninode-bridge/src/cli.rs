@@ -39,6 +39,18 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Apply database migrations and exit.
     Migrate(StoreArgs),
+    /// Work with node contracts.
+    #[command(subcommand)]
+    Contracts(ContractsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ContractsCommand {
+    /// Load and validate the contracts in DIR (resolving `$ref`) and print the resolved form.
+    Check {
+        /// Directory holding orchestrator/, reducer/ and registry/ contracts.
+        dir: PathBuf,
+    },
 }
 
 /// Where state lives.

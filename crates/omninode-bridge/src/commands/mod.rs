@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod contracts;
 mod hash;
 mod migrate;
 mod serve;
@@ -22,6 +23,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Stamp(args) => stamp::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Migrate(args) => migrate::run(args).await,
+        Command::Contracts(cmd) => contracts::run(cmd),
     }
 }
 

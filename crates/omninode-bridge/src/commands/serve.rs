@@ -26,9 +26,6 @@ fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
     if args.kafka_brokers.is_some() {
         bail!("--kafka-brokers: Kafka delivery is not available in this build yet; events stay in the local event log without it");
     }
-    if args.contracts.is_some() {
-        bail!("--contracts: contract-driven workflows are not available in this build yet");
-    }
     if args.onextree_url.is_some() {
         bail!("--onextree-url: the intelligence step is not available in this build yet");
     }
@@ -45,6 +42,14 @@ fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     check_args(&args)?;
+    super::backend(&args.store)?;
+    // Refuse to start on an invalid contract, before touching the database.
+    let contracts = super::contracts::load(args.contracts.as_deref())?;
+    tracing::info!(
+        orchestrator = %contracts.orchestrator.name,
+        steps = contracts.orchestrator.workflow.steps.len(),
+        "contracts loaded"
+    );
     let store = open_store(&args.store).await?;
     let config = ApiConfig {
         max_content_bytes: usize::try_from(args.max_content_bytes)

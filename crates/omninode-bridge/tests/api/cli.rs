@@ -179,3 +179,88 @@ fn migrate_creates_the_database() {
         .status
         .success());
 }
+
+fn shipped_contracts() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts")
+}
+
+/// Copies the shipped contracts into a temp dir, replacing `from` by `to` in one file.
+fn edited_contracts(file: &str, from: &str, to: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["orchestrator", "reducer", "registry", "shared"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(shipped_contracts().join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name())).unwrap();
+        }
+    }
+    let path = dir.path().join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{from} not in {file}");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    dir
+}
+
+#[test]
+fn contracts_check_prints_the_resolved_contracts() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(
+        &["contracts", "check", shipped_contracts().to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = stdout(&o);
+    // $refs are gone: the subcontracts' contents are inline.
+    assert!(!text.contains("$ref"));
+    assert!(text.contains("name: onextree_intelligence"));
+    assert!(text.contains("failure_threshold: 5"));
+    assert!(text.contains("- IDLE"));
+}
+
+#[test]
+fn invalid_contracts_are_refused_naming_file_and_key() {
+    let bad = edited_contracts(
+        "orchestrator/workflow.yaml",
+        "retry: {attempts: 3",
+        "retry: {attempts: 3, jitter: 1",
+    );
+    let cwd = tempfile::tempdir().unwrap();
+    let o = run(
+        &["contracts", "check", bad.path().to_str().unwrap()],
+        cwd.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("orchestrator/workflow.yaml at workflow.steps[4].retry.jitter"),
+        "{err}"
+    );
+    // serve refuses to start on it, before opening the database.
+    let o = run(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data-dir",
+            "d",
+            "--contracts",
+            bad.path().to_str().unwrap(),
+        ],
+        cwd.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown field `jitter`"));
+    assert!(!cwd.path().join("d").exists());
+
+    let missing = edited_contracts(
+        "orchestrator/contract.yaml",
+        "./routing.yaml",
+        "./nowhere.yaml",
+    );
+    let o = run(
+        &["contracts", "check", missing.path().to_str().unwrap()],
+        cwd.path(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("orchestrator/nowhere.yaml: not found (referenced from orchestrator/contract.yaml at routing)"), "{err}");
+}
