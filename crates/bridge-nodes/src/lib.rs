@@ -2,6 +2,7 @@
 //! contract-driven orchestrator, the reducer and the registry grow here.
 
 mod error;
+pub mod orchestrator;
 pub mod stamping;
 
 pub use error::{NodeError, Result};
