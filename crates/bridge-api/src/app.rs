@@ -4,7 +4,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bridge_nodes::Stamper;
+use bridge_nodes::Orchestrator;
 use bridge_store::Store;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -17,8 +17,8 @@ pub(crate) type Limiter = DefaultKeyedRateLimiter<String>;
 /// Shared state of the HTTP API.
 #[derive(Clone)]
 pub struct App {
-    /// The stamping pipeline (and through it, the store).
-    pub(crate) stamper: Stamper,
+    /// The contract-driven orchestrator (and through it, the store).
+    pub(crate) orchestrator: Orchestrator,
     /// Limits, keys, rate.
     pub(crate) config: Arc<ApiConfig>,
     /// Metrics registry.
@@ -30,8 +30,8 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the API state over a store.
-    pub fn new(store: Arc<dyn Store>, config: ApiConfig) -> Self {
+    /// Builds the API state around an orchestrator.
+    pub fn new(orchestrator: Orchestrator, config: ApiConfig) -> Self {
         let limiter = config.rate_limit.map(|r| {
             let burst = NonZeroU32::new(r.requests).expect("rate limit parser rejects 0");
             let period = Duration::from_secs(r.per_seconds.into()) / r.requests;
@@ -40,10 +40,14 @@ impl App {
                 .allow_burst(burst);
             Arc::new(RateLimiter::keyed(quota))
         });
+        let metrics = Arc::new(Metrics::new());
+        let observed = metrics.clone();
+        let orchestrator =
+            orchestrator.with_observer(Arc::new(move |w| observed.observe_workflow(w)));
         Self {
-            stamper: Stamper::new(store),
+            orchestrator,
             config: Arc::new(config),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             limiter,
             started: Instant::now(),
         }
@@ -55,6 +59,6 @@ impl App {
     }
 
     pub(crate) fn store(&self) -> &Arc<dyn Store> {
-        self.stamper.store()
+        self.orchestrator.store()
     }
 }

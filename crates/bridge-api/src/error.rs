@@ -5,6 +5,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bridge_core::DomainError;
+use bridge_nodes::orchestrator::step::StepFailure;
 use bridge_nodes::NodeError;
 use bridge_store::StoreError;
 
@@ -187,6 +188,17 @@ impl From<NodeError> for ApiError {
     fn from(e: NodeError) -> Self {
         match e {
             NodeError::Store(s) => s.into(),
+            NodeError::Rejected(msg) => Self::unprocessable("INPUT_REJECTED", msg),
+            NodeError::StepFailed { step, failure: StepFailure::Timeout(ms), workflow_id } => Self::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "STEP_TIMEOUT",
+                format!("step {step} timed out after {ms} ms; workflow {workflow_id} recorded as FAILED"),
+            ),
+            NodeError::StepFailed { step, failure: StepFailure::Error(why), workflow_id } => Self::unavailable(
+                "STEP_FAILED",
+                format!("step {step} failed: {why}; workflow {workflow_id} recorded as FAILED"),
+            ),
+            e @ NodeError::Fsm(_) => Self::internal(&e),
         }
     }
 }

@@ -16,6 +16,13 @@ pub(crate) struct RequestLabels {
     pub(crate) status: u16,
 }
 
+/// Labels of `workflow_state_transitions_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct TransitionLabels {
+    pub(crate) from: String,
+    pub(crate) to: String,
+}
+
 fn request_histogram() -> Histogram {
     // 50 µs … ~1.6 s.
     Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
@@ -32,6 +39,10 @@ pub struct Metrics {
     pub(crate) stamps_created: Counter,
     /// Outbox depth, refreshed on each scrape.
     pub(crate) events_pending: Gauge,
+    /// Workflow run time.
+    workflow_seconds: Histogram,
+    /// FSM transitions by from/to.
+    transitions: Family<TransitionLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -72,12 +83,38 @@ impl Metrics {
             "Events in the outbox not yet delivered",
             events_pending.clone(),
         );
+        let workflow_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 20));
+        registry.register(
+            "workflow_duration_seconds",
+            "Workflow run time, first step to final state",
+            workflow_seconds.clone(),
+        );
+        let transitions = Family::<TransitionLabels, Counter>::default();
+        registry.register(
+            "workflow_state_transitions",
+            "Workflow FSM transitions",
+            transitions.clone(),
+        );
         Self {
             registry,
             hash_seconds,
             request_seconds,
             stamps_created,
             events_pending,
+            workflow_seconds,
+            transitions,
+        }
+    }
+
+    /// Records a finished workflow.
+    pub(crate) fn observe_workflow(&self, w: &bridge_store::WorkflowRecord) {
+        self.workflow_seconds.observe(w.duration_ms / 1000.0);
+        for t in &w.transitions {
+            let labels = TransitionLabels {
+                from: t.from_state.clone(),
+                to: t.to_state.clone(),
+            };
+            self.transitions.get_or_create(&labels).inc();
         }
     }
 

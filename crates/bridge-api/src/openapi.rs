@@ -12,7 +12,7 @@ use crate::handlers::{batch, hash, health, lookup, stamp, validate};
 #[openapi(
     info(title = "OmniNode Bridge", description = "Verifiable identity for every file: BLAKE3 hashes and O.N.E. v0.1 stamps. Every JSON response is the envelope {status, data, error, message?, metadata}; every route also exists under /api/v1/metadata-stamping."),
     paths(
-        stamp::stamp, batch::batch, validate::validate, hash::hash, lookup::get_stamp,
+        stamp::stamp, batch::batch, validate::validate, hash::hash, lookup::get_stamp, lookup::get_workflow,
         health::health, health::live, health::ready, health::metrics, openapi_json
     ),
     components(schemas(stamp::StampBody, stamp::StampData, batch::BatchBody, batch::BatchItem, batch::BatchData, batch::ItemResult,

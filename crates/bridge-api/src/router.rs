@@ -28,6 +28,7 @@ fn routes(app: &App) -> Router<App> {
         // Streams with its own limit (`--max-upload-bytes`); the default 2 MB cap would cut it.
         .route("/hash", post(hash::hash).layer(DefaultBodyLimit::disable()))
         .route("/stamp/{file_hash}", get(lookup::get_stamp))
+        .route("/workflows/{workflow_id}", get(lookup::get_workflow))
         .route("/openapi.json", get(openapi_json))
         .route_layer(from_fn_with_state(app.clone(), rate_limit))
         .route_layer(from_fn_with_state(app.clone(), auth));

@@ -1,9 +1,8 @@
-//! The bridge's nodes. For now the stamping pipeline that every `POST /stamp` runs; the
-//! contract-driven orchestrator, the reducer and the registry grow here.
+//! The bridge's nodes: the contract-driven orchestrator that runs every `POST /stamp`; the
+//! reducer and the registry grow here.
 
 mod error;
 pub mod orchestrator;
-pub mod stamping;
 
 pub use error::{NodeError, Result};
-pub use stamping::{StampInput, StampResult, Stamper};
+pub use orchestrator::{Intelligence, Orchestrator, StampInput, StampResult};

@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use bridge_core::Blake3Hex;
 
 pub use error::{Result, StoreError};
-pub use model::{EventRow, StampOutcome, StampRecord, StampWrite};
+pub use model::{
+    EventRow, StampOutcome, StampRecord, StampWrite, StepRecord, TransitionRecord, WorkflowRecord,
+};
 pub use sqlite::SqliteStore;
 
 /// The persistence boundary. Implementations are cheap to clone behind an `Arc`.
@@ -22,6 +24,16 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a stamp and its events in one transaction, unless `(namespace, file_hash)`
     /// already exists, in which case nothing is written and the existing stamp is returned.
     async fn record_stamp(&self, write: StampWrite) -> Result<StampOutcome>;
+
+    /// Records a workflow that failed (no stamp) with its events, in one transaction.
+    async fn record_failed_workflow(
+        &self,
+        workflow: WorkflowRecord,
+        events: Vec<EventRow>,
+    ) -> Result<()>;
+
+    /// A workflow with its steps and transitions.
+    async fn get_workflow(&self, workflow_id: uuid::Uuid) -> Result<Option<WorkflowRecord>>;
 
     /// Looks a stamp up by hash, within a namespace or (if `None`) the oldest in any.
     async fn get_stamp(

@@ -60,11 +60,13 @@ pub struct EventRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// One unit of work: a new stamp and the events to write only if it is new.
+/// One unit of work: a new stamp, and the workflow and events to write only if it is new.
 #[derive(Clone, Debug)]
 pub struct StampWrite {
     /// The stamp to insert.
     pub stamp: StampRecord,
+    /// The workflow that made it, written in the same transaction when the stamp is new.
+    pub workflow: Option<WorkflowRecord>,
     /// Events written in the same transaction when the stamp is new.
     pub events: Vec<EventRow>,
 }
@@ -76,4 +78,64 @@ pub enum StampOutcome {
     Created(StampRecord),
     /// The same `(namespace, file_hash)` existed: this is the first stamp.
     Existing(StampRecord),
+}
+
+/// A workflow execution with its steps and FSM transitions (`workflow_executions`,
+/// `workflow_steps`, `fsm_transitions`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct WorkflowRecord {
+    /// Workflow id (UUIDv7).
+    pub workflow_id: Uuid,
+    /// Correlation id of the request.
+    pub correlation_id: Uuid,
+    /// Namespace of the request.
+    pub namespace: String,
+    /// Final state: `COMPLETED` or `FAILED`.
+    pub state: String,
+    /// The stamp it created.
+    pub stamp_id: Option<Uuid>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Result of the optional intelligence step.
+    pub intelligence: Option<serde_json::Value>,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Duration in milliseconds.
+    pub duration_ms: f64,
+    /// Every step's outcome, in order.
+    pub steps: Vec<StepRecord>,
+    /// Every FSM transition, in order.
+    pub transitions: Vec<TransitionRecord>,
+}
+
+/// One step's outcome.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepRecord {
+    /// Position in the contract.
+    pub step_index: i64,
+    /// Contract name of the step.
+    pub step_name: String,
+    /// `COMPLETED`, `FAILED` or `SKIPPED`.
+    pub status: String,
+    /// Tries made.
+    pub attempts: i64,
+    /// Duration in milliseconds.
+    pub duration_ms: f64,
+    /// Last failure.
+    pub error: Option<String>,
+}
+
+/// One FSM transition.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TransitionRecord {
+    /// From state.
+    pub from_state: String,
+    /// To state.
+    pub to_state: String,
+    /// Why (step name or error).
+    pub reason: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
 }

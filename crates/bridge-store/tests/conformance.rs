@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use bridge_core::hash::hash_bytes;
-use bridge_store::{EventRow, SqliteStore, StampOutcome, StampRecord, StampWrite, Store};
+use bridge_store::{
+    EventRow, SqliteStore, StampOutcome, StampRecord, StampWrite, StepRecord, Store,
+    TransitionRecord, WorkflowRecord,
+};
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -21,7 +24,7 @@ fn write(ns: &str, content: &[u8]) -> StampWrite {
         stamp: "# stamp".into(),
         metadata: Some(serde_json::json!({"k": "v\u{0}'\""})),
         op_id: None,
-        workflow_id: None,
+        workflow_id: Some(Uuid::now_v7()),
         correlation_id,
         created_at: Utc::now(),
     };
@@ -36,7 +39,61 @@ fn write(ns: &str, content: &[u8]) -> StampWrite {
         payload: "{}".into(),
         created_at: Utc::now(),
     }];
-    StampWrite { stamp, events }
+    let workflow = workflow(
+        stamp.workflow_id.unwrap(),
+        correlation_id,
+        ns,
+        Some(stamp.stamp_id),
+    );
+    StampWrite {
+        stamp,
+        workflow: Some(workflow),
+        events,
+    }
+}
+
+fn workflow(id: Uuid, correlation_id: Uuid, ns: &str, stamp_id: Option<Uuid>) -> WorkflowRecord {
+    let state = if stamp_id.is_some() {
+        "COMPLETED"
+    } else {
+        "FAILED"
+    };
+    WorkflowRecord {
+        workflow_id: id,
+        correlation_id,
+        namespace: ns.into(),
+        state: state.into(),
+        stamp_id,
+        error: stamp_id.is_none().then(|| "step failed".into()),
+        intelligence: Some(serde_json::json!({"tags": ["a"]})),
+        started_at: Utc::now(),
+        completed_at: Some(Utc::now()),
+        duration_ms: 1.5,
+        steps: (0..3)
+            .map(|i| StepRecord {
+                step_index: i,
+                step_name: format!("step{i}"),
+                status: "COMPLETED".into(),
+                attempts: 1,
+                duration_ms: 0.1,
+                error: None,
+            })
+            .collect(),
+        transitions: vec![
+            TransitionRecord {
+                from_state: "PENDING".into(),
+                to_state: "PROCESSING".into(),
+                reason: None,
+                created_at: Utc::now(),
+            },
+            TransitionRecord {
+                from_state: "PROCESSING".into(),
+                to_state: state.into(),
+                reason: Some("done".into()),
+                created_at: Utc::now(),
+            },
+        ],
+    }
 }
 
 async fn created_then_existing<S: Store>(s: S) {
@@ -74,6 +131,34 @@ async fn created_then_existing<S: Store>(s: S) {
         first.stamp_id
     );
     assert!(s.get_stamp(Some("nope"), &h).await.unwrap().is_none());
+}
+
+async fn workflow_rows_go_with_their_stamp<S: Store>(s: S) {
+    let w = write("wf", b"workflow content");
+    let id = w.stamp.workflow_id.unwrap();
+    s.record_stamp(w.clone()).await.unwrap();
+    let got = s.get_workflow(id).await.unwrap().unwrap();
+    assert_eq!(got.steps.len(), 3);
+    assert_eq!(got.transitions.len(), 2);
+    assert_eq!(got.transitions[1].to_state, "COMPLETED");
+    assert_eq!(got.stamp_id, Some(w.stamp.stamp_id));
+    assert_eq!(got.intelligence, w.workflow.as_ref().unwrap().intelligence);
+    // A duplicate writes no workflow.
+    let dup = write("wf", b"workflow content");
+    let dup_id = dup.stamp.workflow_id.unwrap();
+    assert!(matches!(
+        s.record_stamp(dup).await.unwrap(),
+        StampOutcome::Existing(_)
+    ));
+    assert!(s.get_workflow(dup_id).await.unwrap().is_none());
+    // A failed workflow is recorded without a stamp, with its event.
+    let failed = workflow(Uuid::now_v7(), Uuid::new_v4(), "wf", None);
+    let ev = write("wf", b"unused").events;
+    s.record_failed_workflow(failed.clone(), ev).await.unwrap();
+    let got = s.get_workflow(failed.workflow_id).await.unwrap().unwrap();
+    assert_eq!((got.state.as_str(), got.stamp_id), ("FAILED", None));
+    assert_eq!(s.pending_events().await.unwrap(), 2);
+    assert!(s.get_workflow(Uuid::now_v7()).await.unwrap().is_none());
 }
 
 async fn concurrent_duplicates_make_one_row<S: Store>(s: Arc<S>) {
@@ -140,6 +225,12 @@ mod sqlite {
     async fn created_then_existing() {
         let (_d, s) = store().await;
         super::created_then_existing(s).await;
+    }
+
+    #[tokio::test]
+    async fn workflow_rows_go_with_their_stamp() {
+        let (_d, s) = store().await;
+        super::workflow_rows_go_with_their_stamp(s).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

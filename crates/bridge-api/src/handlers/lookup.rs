@@ -54,3 +54,24 @@ pub(crate) async fn get_stamp(
         .ok_or_else(|| ApiError::not_found("STAMP_NOT_FOUND", format!("no stamp for {hash}")))?;
     Ok(Success::ok(record))
 }
+
+/// `GET /workflows/{workflow_id}`.
+#[utoipa::path(get, path = "/workflows/{workflow_id}", params(("workflow_id" = String, Path, description = "UUID")),
+    responses((status = 200, description = "the execution with its steps and FSM transitions"), (status = 400, description = "INVALID_WORKFLOW_ID"),
+              (status = 404, description = "WORKFLOW_NOT_FOUND")))]
+pub(crate) async fn get_workflow(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+    Path(workflow_id): Path<String>,
+) -> Result<Success<bridge_store::WorkflowRecord>, ApiError> {
+    let id = uuid::Uuid::parse_str(&workflow_id).map_err(|_| {
+        ApiError::bad_request("INVALID_WORKFLOW_ID", "workflow id must be a UUID")
+            .with_field("workflow_id")
+    })?;
+    let wf =
+        app.store().get_workflow(id).await?.ok_or_else(|| {
+            ApiError::not_found("WORKFLOW_NOT_FOUND", format!("no workflow {id}"))
+        })?;
+    principal.check_namespace(&wf.namespace)?;
+    Ok(Success::ok(wf))
+}

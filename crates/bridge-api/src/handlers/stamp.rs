@@ -139,7 +139,7 @@ pub(crate) async fn run(
     app: &App,
     prepared: Prepared,
 ) -> Result<(StatusCode, StampData), ApiError> {
-    let result = app.stamper.stamp(prepared.input).await?;
+    let result = app.orchestrator.stamp(prepared.input).await?;
     app.metrics
         .hash_seconds
         .observe(result.hash_time.as_secs_f64());

@@ -1,5 +1,125 @@
 //! The contract-driven orchestrator: runs the steps the orchestrator contract names, in
-//! order, under their timeouts and retry policies, and drives the workflow FSM.
+//! order, under their timeouts and retry policies, drives the workflow FSM, and writes the
+//! stamp, the workflow (execution, steps, transitions) and its events in one transaction.
 
 pub mod breaker;
+mod run;
 pub mod step;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bridge_core::contract::OrchestratorContract;
+use bridge_core::fsm::Fsm;
+use bridge_core::{Namespace, RelativePath, StampType};
+use bridge_store::{StampRecord, Store, WorkflowRecord};
+use uuid::Uuid;
+
+use crate::Result;
+
+/// The optional intelligence service (`--onextree-url`).
+#[async_trait]
+pub trait Intelligence: Send + Sync {
+    /// Analyses content; the error says why it failed (timeout, breaker open, …).
+    async fn analyze(&self, content: &[u8]) -> std::result::Result<serde_json::Value, String>;
+}
+
+/// A validated stamping request.
+#[derive(Clone, Debug)]
+pub struct StampInput {
+    /// Raw content (after base64 decoding, if any).
+    pub content: Vec<u8>,
+    /// Tenant namespace.
+    pub namespace: Namespace,
+    /// Client's relative path.
+    pub file_path: Option<RelativePath>,
+    /// Rich or lightweight.
+    pub stamp_type: StampType,
+    /// Client metadata (a JSON object).
+    pub metadata: Option<serde_json::Value>,
+    /// Client operation id.
+    pub op_id: Option<String>,
+    /// Correlation id of the request.
+    pub correlation_id: Uuid,
+}
+
+/// What a workflow produced.
+#[derive(Clone, Debug)]
+pub struct StampResult {
+    /// The stored stamp (the first one, if deduplicated).
+    pub record: StampRecord,
+    /// True when the stamp already existed (no new workflow was recorded).
+    pub deduplicated: bool,
+    /// The stamped content; `None` for sidecar types.
+    pub stamped_content: Option<Vec<u8>>,
+    /// Time spent hashing (for `hash_generation_duration_seconds`).
+    pub hash_time: Duration,
+}
+
+/// Called with every finished workflow (for metrics).
+pub type Observer = Arc<dyn Fn(&WorkflowRecord) + Send + Sync>;
+
+/// Runs workflows as the orchestrator contract says.
+#[derive(Clone)]
+pub struct Orchestrator {
+    store: Arc<dyn Store>,
+    contract: Arc<OrchestratorContract>,
+    fsm: Fsm,
+    /// Event type → topic, `{env}` already replaced.
+    topics: Arc<BTreeMap<String, String>>,
+    intelligence: Option<Arc<dyn Intelligence>>,
+    observer: Option<Observer>,
+}
+
+impl Orchestrator {
+    /// An orchestrator over `store` following `contract`; `env` prefixes topic names.
+    pub fn new(store: Arc<dyn Store>, contract: OrchestratorContract, env: &str) -> Result<Self> {
+        let fsm = Fsm::from_spec(&contract.fsm).map_err(crate::NodeError::Rejected)?;
+        let topics = contract
+            .events
+            .topics
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace("{env}", env)))
+            .collect();
+        Ok(Self {
+            store,
+            contract: Arc::new(contract),
+            fsm,
+            topics: Arc::new(topics),
+            intelligence: None,
+            observer: None,
+        })
+    }
+
+    /// Uses an intelligence service for the `onextree_intelligence` step.
+    pub fn with_intelligence(mut self, client: Arc<dyn Intelligence>) -> Self {
+        self.intelligence = Some(client);
+        self
+    }
+
+    /// Calls `observer` with every finished workflow.
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The store behind this orchestrator.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The contract it follows.
+    pub fn contract(&self) -> &OrchestratorContract {
+        &self.contract
+    }
+
+    /// Runs one stamping workflow.
+    pub async fn stamp(&self, input: StampInput) -> Result<StampResult> {
+        run::Run::new(self, &input).execute().await
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -17,7 +17,9 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{Result, StampOutcome, StampRecord, StampWrite, Store, StoreError};
+use crate::{
+    EventRow, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError, WorkflowRecord,
+};
 
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "omninode-bridge.sqlite3";
@@ -84,21 +86,65 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn submit(&self, write: StampWrite) -> Result<StampOutcome> {
-        let (reply, rx) = oneshot::channel();
+    async fn send(&self, job: writer::Job) -> Result<()> {
         self.writer
-            .send(writer::Job { write, reply })
+            .send(job)
             .await
-            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
-        rx.await
-            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))
     }
+}
+
+fn stopped<T>(_: T) -> StoreError {
+    StoreError::Unavailable("writer stopped".into())
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn record_stamp(&self, write: StampWrite) -> Result<StampOutcome> {
-        self.submit(write).await
+        let (reply, rx) = oneshot::channel();
+        self.send(writer::Job::Stamp {
+            write: Box::new(write),
+            reply,
+        })
+        .await?;
+        rx.await.map_err(stopped)?
+    }
+
+    async fn record_failed_workflow(
+        &self,
+        workflow: WorkflowRecord,
+        events: Vec<EventRow>,
+    ) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        self.send(writer::Job::Failed {
+            workflow: Box::new(workflow),
+            events,
+            reply,
+        })
+        .await?;
+        rx.await.map_err(stopped)?
+    }
+
+    async fn get_workflow(&self, workflow_id: uuid::Uuid) -> Result<Option<WorkflowRecord>> {
+        let id = workflow_id.to_string();
+        let Some(exec) = sqlx::query("SELECT * FROM workflow_executions WHERE workflow_id = ?")
+            .bind(&id)
+            .fetch_optional(&self.readers)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let steps =
+            sqlx::query("SELECT * FROM workflow_steps WHERE workflow_id = ? ORDER BY step_index")
+                .bind(&id)
+                .fetch_all(&self.readers)
+                .await?;
+        let transitions =
+            sqlx::query("SELECT * FROM fsm_transitions WHERE workflow_id = ? ORDER BY id")
+                .bind(&id)
+                .fetch_all(&self.readers)
+                .await?;
+        rows::workflow_from_rows(&exec, &steps, &transitions).map(Some)
     }
 
     async fn get_stamp(

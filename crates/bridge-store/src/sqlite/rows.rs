@@ -5,7 +5,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::{Result, StampRecord, StoreError};
+use crate::{Result, StampRecord, StepRecord, StoreError, TransitionRecord, WorkflowRecord};
 
 fn uuid(row: &SqliteRow, column: &'static str) -> Result<Uuid> {
     let s: String = row.try_get(column)?;
@@ -56,6 +56,72 @@ pub(super) fn stamp_from_row(row: &SqliteRow) -> Result<StampRecord> {
             })?,
         correlation_id: uuid(row, "correlation_id")?,
         created_at: time(row, "created_at")?,
+    })
+}
+
+fn opt_uuid(row: &SqliteRow, column: &'static str) -> Result<Option<Uuid>> {
+    let s: Option<String> = row.try_get(column)?;
+    s.map(|s| Uuid::parse_str(&s))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt {
+            column,
+            message: e.to_string(),
+        })
+}
+
+pub(super) fn workflow_from_rows(
+    exec: &SqliteRow,
+    steps: &[SqliteRow],
+    transitions: &[SqliteRow],
+) -> Result<WorkflowRecord> {
+    let intelligence: Option<String> = exec.try_get("intelligence")?;
+    let completed_at: Option<String> = exec.try_get("completed_at")?;
+    Ok(WorkflowRecord {
+        workflow_id: uuid(exec, "workflow_id")?,
+        correlation_id: uuid(exec, "correlation_id")?,
+        namespace: exec.try_get("namespace")?,
+        state: exec.try_get("state")?,
+        stamp_id: opt_uuid(exec, "stamp_id")?,
+        error: exec.try_get("error")?,
+        intelligence: intelligence
+            .map(|v| serde_json::from_str(&v))
+            .transpose()
+            .map_err(|e| StoreError::Corrupt {
+                column: "intelligence",
+                message: e.to_string(),
+            })?,
+        started_at: time(exec, "started_at")?,
+        completed_at: match completed_at {
+            Some(_) => Some(time(exec, "completed_at")?),
+            None => None,
+        },
+        duration_ms: exec
+            .try_get::<Option<f64>, _>("duration_ms")?
+            .unwrap_or_default(),
+        steps: steps
+            .iter()
+            .map(|r| {
+                Ok(StepRecord {
+                    step_index: r.try_get("step_index")?,
+                    step_name: r.try_get("step_name")?,
+                    status: r.try_get("status")?,
+                    attempts: r.try_get("attempts")?,
+                    duration_ms: r.try_get("duration_ms")?,
+                    error: r.try_get("error")?,
+                })
+            })
+            .collect::<Result<_>>()?,
+        transitions: transitions
+            .iter()
+            .map(|r| {
+                Ok(TransitionRecord {
+                    from_state: r.try_get("from_state")?,
+                    to_state: r.try_get("to_state")?,
+                    reason: r.try_get("reason")?,
+                    created_at: time(r, "created_at")?,
+                })
+            })
+            .collect::<Result<_>>()?,
     })
 }
 

@@ -14,7 +14,10 @@ use sqlx::{Connection, Executor, QueryBuilder, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::rows::{stamp_from_row, time_text};
-use crate::{EventRow, Result, StampOutcome, StampRecord, StampWrite};
+use crate::{
+    EventRow, Result, StampOutcome, StampRecord, StampWrite, StepRecord, TransitionRecord,
+    WorkflowRecord,
+};
 
 /// How many units of work may wait for the writer (back-pressure beyond that).
 pub(super) const QUEUE_DEPTH: usize = 4096;
@@ -24,34 +27,73 @@ const MAX_BATCH: usize = 256;
 const MAX_ROWS_PER_INSERT: usize = 256;
 
 /// A unit of work and where to send its outcome.
-pub(super) struct Job {
-    pub(super) write: StampWrite,
-    pub(super) reply: oneshot::Sender<Result<StampOutcome>>,
+pub(super) enum Job {
+    /// A stamp with its workflow and events.
+    Stamp {
+        write: Box<StampWrite>,
+        reply: oneshot::Sender<Result<StampOutcome>>,
+    },
+    /// A failed workflow with its events (no stamp).
+    Failed {
+        workflow: Box<WorkflowRecord>,
+        events: Vec<EventRow>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+}
+
+/// What a job produced.
+enum Done {
+    Stamp(Box<StampOutcome>),
+    Failed,
+}
+
+impl Job {
+    fn reply(self, result: Result<Done>) {
+        match (self, result) {
+            (Job::Stamp { reply, .. }, Ok(Done::Stamp(o))) => {
+                let _ = reply.send(Ok(*o));
+            }
+            (Job::Failed { reply, .. }, Ok(Done::Failed)) => {
+                let _ = reply.send(Ok(()));
+            }
+            (Job::Stamp { reply, .. }, Err(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (Job::Failed { reply, .. }, Err(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (Job::Stamp { reply, .. }, Ok(Done::Failed)) => {
+                let _ = reply.send(Err(crate::StoreError::Unavailable(
+                    "writer mixed up replies".into(),
+                )));
+            }
+            (Job::Failed { reply, .. }, Ok(Done::Stamp(_))) => {
+                let _ = reply.send(Err(crate::StoreError::Unavailable(
+                    "writer mixed up replies".into(),
+                )));
+            }
+        }
+    }
 }
 
 /// Runs until every sender is gone.
 pub(super) async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let writes: Vec<&StampWrite> = batch.iter().map(|j| &j.write).collect();
-        match apply(&mut conn, &writes).await {
-            Ok(outcomes) => {
-                for (job, outcome) in batch.drain(..).zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
+        let jobs: Vec<&Job> = batch.iter().collect();
+        match apply(&mut conn, &jobs).await {
+            Ok(done) => {
+                for (job, d) in batch.drain(..).zip(done) {
+                    job.reply(Ok(d));
                 }
             }
-            Err(e) if batch.len() == 1 => {
-                let job = batch.pop().expect("one job");
-                let _ = job.reply.send(Err(e));
-            }
+            Err(e) if batch.len() == 1 => batch.pop().expect("one job").reply(Err(e)),
             Err(e) => {
                 // One bad unit must not fail its neighbours: redo them one by one.
                 tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying individually");
                 for job in batch.drain(..) {
-                    let result = apply(&mut conn, &[&job.write])
-                        .await
-                        .map(|mut o| o.remove(0));
-                    let _ = job.reply.send(result);
+                    let result = apply(&mut conn, &[&job]).await.map(|mut d| d.remove(0));
+                    job.reply(result);
                 }
             }
         }
@@ -59,12 +101,12 @@ pub(super) async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>)
     let _ = conn.close().await;
 }
 
-async fn apply(conn: &mut SqliteConnection, writes: &[&StampWrite]) -> Result<Vec<StampOutcome>> {
+async fn apply(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<Done>> {
     // IMMEDIATE: take the write lock up front rather than failing on upgrade.
     conn.execute("BEGIN IMMEDIATE").await?;
-    match apply_in_tx(conn, writes).await {
-        Ok(outcomes) => match conn.execute("COMMIT").await {
-            Ok(_) => Ok(outcomes),
+    match apply_in_tx(conn, jobs).await {
+        Ok(done) => match conn.execute("COMMIT").await {
+            Ok(_) => Ok(done),
             Err(e) => {
                 let _ = conn.execute("ROLLBACK").await;
                 Err(e.into())
@@ -93,11 +135,29 @@ fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
     })
 }
 
-async fn apply_in_tx(
+/// Inserts `rows` with power-of-two multi-row INSERTs built by `build`.
+async fn insert_all<'a, T>(
     conn: &mut SqliteConnection,
-    writes: &[&StampWrite],
-) -> Result<Vec<StampOutcome>> {
-    let stamps: Vec<&StampRecord> = writes.iter().map(|w| &w.stamp).collect();
+    rows: &'a [&'a T],
+    build: fn(&'a [&'a T]) -> QueryBuilder<'a, Sqlite>,
+) -> Result<()> {
+    let mut rest = rows;
+    for size in chunk_sizes(rows.len()) {
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        build(chunk).build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn apply_in_tx(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<Done>> {
+    let stamps: Vec<&StampRecord> = jobs
+        .iter()
+        .filter_map(|j| match j {
+            Job::Stamp { write, .. } => Some(&write.stamp),
+            Job::Failed { .. } => None,
+        })
+        .collect();
     let mut inserted: HashSet<String> = HashSet::with_capacity(stamps.len());
     let mut rest = &stamps[..];
     for size in chunk_sizes(stamps.len()) {
@@ -128,22 +188,54 @@ async fn apply_in_tx(
             }
         }
     }
-    // Events only for stamps that are new (a duplicate writes nothing).
-    let events: Vec<&EventRow> = writes
-        .iter()
-        .filter(|w| inserted.contains(&w.stamp.stamp_id.to_string()))
-        .flat_map(|w| w.events.iter())
-        .collect();
-    let mut rest = &events[..];
-    for size in chunk_sizes(events.len()) {
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        insert_events(chunk).build().execute(&mut *conn).await?;
+    // Workflows and events: every failed workflow, and the stamps that are new (a duplicate
+    // writes nothing).
+    let mut workflows: Vec<&WorkflowRecord> = Vec::new();
+    let mut events: Vec<&EventRow> = Vec::new();
+    for job in jobs {
+        match job {
+            Job::Stamp { write, .. } if inserted.contains(&write.stamp.stamp_id.to_string()) => {
+                workflows.extend(write.workflow.iter());
+                events.extend(write.events.iter());
+            }
+            Job::Stamp { .. } => {}
+            Job::Failed {
+                workflow,
+                events: ev,
+                ..
+            } => {
+                workflows.push(workflow);
+                events.extend(ev.iter());
+            }
+        }
     }
-    let mut outcomes = Vec::with_capacity(writes.len());
-    for s in stamps {
+    let steps: Vec<(&WorkflowRecord, &StepRecord)> = workflows
+        .iter()
+        .flat_map(|w| w.steps.iter().map(move |s| (*w, s)))
+        .collect();
+    let transitions: Vec<(&WorkflowRecord, &TransitionRecord)> = workflows
+        .iter()
+        .flat_map(|w| w.transitions.iter().map(move |t| (*w, t)))
+        .collect();
+    insert_all(conn, &workflows, insert_workflows).await?;
+    insert_all(conn, &steps.iter().collect::<Vec<_>>(), insert_steps).await?;
+    insert_all(
+        conn,
+        &transitions.iter().collect::<Vec<_>>(),
+        insert_transitions,
+    )
+    .await?;
+    insert_all(conn, &events, insert_events).await?;
+
+    let mut done = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let Job::Stamp { write, .. } = job else {
+            done.push(Done::Failed);
+            continue;
+        };
+        let s = &write.stamp;
         if inserted.contains(&s.stamp_id.to_string()) {
-            outcomes.push(StampOutcome::Created(s.clone()));
+            done.push(Done::Stamp(Box::new(StampOutcome::Created(s.clone()))));
         } else {
             // The first stamp of this content: committed earlier, or earlier in this batch.
             let row =
@@ -152,10 +244,66 @@ async fn apply_in_tx(
                     .bind(&s.file_hash)
                     .fetch_one(&mut *conn)
                     .await?;
-            outcomes.push(StampOutcome::Existing(stamp_from_row(&row)?));
+            done.push(Done::Stamp(Box::new(StampOutcome::Existing(
+                stamp_from_row(&row)?,
+            ))));
         }
     }
-    Ok(outcomes)
+    Ok(done)
+}
+
+fn insert_workflows<'a>(rows: &'a [&'a WorkflowRecord]) -> QueryBuilder<'a, Sqlite> {
+    let mut q = QueryBuilder::new(
+        "INSERT INTO workflow_executions (workflow_id, correlation_id, namespace, state, stamp_id, \
+         error, intelligence, started_at, completed_at, duration_ms) ",
+    );
+    q.push_values(rows, |mut b, w| {
+        b.push_bind(w.workflow_id.to_string())
+            .push_bind(w.correlation_id.to_string())
+            .push_bind(&w.namespace)
+            .push_bind(&w.state)
+            .push_bind(w.stamp_id.map(|s| s.to_string()))
+            .push_bind(&w.error)
+            .push_bind(w.intelligence.as_ref().map(|v| v.to_string()))
+            .push_bind(time_text(&w.started_at))
+            .push_bind(w.completed_at.as_ref().map(time_text))
+            .push_bind(w.duration_ms);
+    });
+    q
+}
+
+fn insert_steps<'a>(
+    rows: &'a [&'a (&'a WorkflowRecord, &'a StepRecord)],
+) -> QueryBuilder<'a, Sqlite> {
+    let mut q = QueryBuilder::new(
+        "INSERT INTO workflow_steps (workflow_id, step_index, step_name, status, attempts, duration_ms, error) ",
+    );
+    q.push_values(rows, |mut b, (w, s)| {
+        b.push_bind(w.workflow_id.to_string())
+            .push_bind(s.step_index)
+            .push_bind(&s.step_name)
+            .push_bind(&s.status)
+            .push_bind(s.attempts)
+            .push_bind(s.duration_ms)
+            .push_bind(&s.error);
+    });
+    q
+}
+
+fn insert_transitions<'a>(
+    rows: &'a [&'a (&'a WorkflowRecord, &'a TransitionRecord)],
+) -> QueryBuilder<'a, Sqlite> {
+    let mut q = QueryBuilder::new(
+        "INSERT INTO fsm_transitions (workflow_id, from_state, to_state, reason, created_at) ",
+    );
+    q.push_values(rows, |mut b, (w, t)| {
+        b.push_bind(w.workflow_id.to_string())
+            .push_bind(&t.from_state)
+            .push_bind(&t.to_state)
+            .push_bind(&t.reason)
+            .push_bind(time_text(&t.created_at));
+    });
+    q
 }
 
 fn insert_stamps<'a>(rows: &'a [&'a StampRecord]) -> QueryBuilder<'a, Sqlite> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bridge_api::{router, ApiConfig, App};
+use bridge_nodes::Orchestrator;
 use tokio::net::TcpListener;
 
 use super::open_store;
@@ -63,7 +64,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         "on"
     };
-    let app = App::new(store, config);
+    let orchestrator = Orchestrator::new(store, contracts.orchestrator, &args.environment)
+        .context("orchestrator contract")?;
+    let app = App::new(orchestrator, config);
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;

@@ -262,11 +262,18 @@ async fn health_metrics_and_openapi() {
         .text()
         .await
         .unwrap();
-    for name in [
-        "hash_generation_duration_seconds",
-        "api_request_duration_seconds",
+    let lines: Vec<&str> = text.lines().collect();
+    for line in [
         "stamps_created_total 1",
-        "events_pending 1",
+        "events_pending 10",
+        "workflow_duration_seconds_count 1",
+        "workflow_state_transitions_total{from=\"PENDING\",to=\"PROCESSING\"} 1",
+    ] {
+        assert!(lines.contains(&line), "{line} missing from\n{text}");
+    }
+    for name in [
+        "hash_generation_duration_seconds_count",
+        "api_request_duration_seconds_count",
     ] {
         assert!(text.contains(name), "{name} missing from\n{text}");
     }
@@ -311,4 +318,28 @@ async fn correlation_id_is_taken_when_uuid_and_replaced_otherwise() {
         .unwrap();
     assert_ne!(resp.headers()["x-correlation-id"], "not-a-uuid");
     assert!(uuid::Uuid::parse_str(resp.headers()["x-correlation-id"].to_str().unwrap()).is_ok());
+}
+
+#[tokio::test]
+async fn the_stamp_response_names_its_recorded_workflow() {
+    let s = Server::start(&[]);
+    let r = s.post("/stamp", &stamp_body("wf\n", "ns")).await;
+    let id = r.data()["workflow_id"].as_str().unwrap().to_owned();
+    let w = s.get(&format!("/workflows/{id}")).await;
+    assert_eq!(w.status, 200, "{}", w.body);
+    assert_eq!(w.data()["state"], "COMPLETED");
+    assert_eq!(w.data()["stamp_id"], r.data()["stamp_id"]);
+    assert_eq!(w.data()["steps"].as_array().unwrap().len(), 5);
+    assert_eq!(w.data()["steps"][1]["status"], "SKIPPED");
+    assert_eq!(w.data()["transitions"][1]["to_state"], "COMPLETED");
+    let w = s
+        .get(&format!("/api/v1/metadata-stamping/workflows/{id}"))
+        .await;
+    assert_eq!(w.status, 200);
+    s.get("/workflows/not-a-uuid")
+        .await
+        .assert_error(400, "INVALID_WORKFLOW_ID");
+    s.get(&format!("/workflows/{}", uuid::Uuid::now_v7()))
+        .await
+        .assert_error(404, "WORKFLOW_NOT_FOUND");
 }

@@ -1,0 +1,359 @@
+//! One workflow run: the steps in contract order, the FSM, the events, and the single write.
+
+use std::future::ready;
+use std::time::{Duration, Instant};
+
+use bridge_core::contract::StepName;
+use bridge_core::envelope::Envelope;
+use bridge_core::fsm::WorkflowState;
+use bridge_core::stamp::{self, Original, StampRequest, Stamped};
+use bridge_core::{RelativePath, Treatment};
+use bridge_store::{
+    EventRow, StampOutcome, StampRecord, StampWrite, StepRecord, TransitionRecord, WorkflowRecord,
+};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::step::{run_step, skipped, StepFailure, StepOutcome, StepStatus};
+use super::{Orchestrator, StampInput, StampResult};
+use crate::{NodeError, Result};
+
+/// Node id of the orchestrator in event sources.
+const NODE_ID: &str = "orchestrator";
+
+pub(super) struct Run<'a> {
+    o: &'a Orchestrator,
+    input: &'a StampInput,
+    workflow_id: Uuid,
+    started: Instant,
+    started_at: DateTime<Utc>,
+    state: WorkflowState,
+    steps: Vec<StepRecord>,
+    transitions: Vec<TransitionRecord>,
+    events: Vec<EventRow>,
+}
+
+impl<'a> Run<'a> {
+    pub(super) fn new(o: &'a Orchestrator, input: &'a StampInput) -> Self {
+        Self {
+            o,
+            input,
+            workflow_id: Uuid::now_v7(),
+            started: Instant::now(),
+            started_at: Utc::now(),
+            state: WorkflowState::Pending,
+            steps: Vec::with_capacity(o.contract.workflow.steps.len()),
+            transitions: Vec::with_capacity(2),
+            events: Vec::with_capacity(12),
+        }
+    }
+
+    fn event(&mut self, event_type: &str, key: Option<&str>, payload: Value) {
+        let now = Utc::now();
+        let mut env = Envelope::new(event_type, self.input.correlation_id, NODE_ID, now, payload);
+        env.causation_id = Some(self.workflow_id);
+        self.events.push(EventRow {
+            event_id: env.event_id,
+            event_type: event_type.to_owned(),
+            topic: self.o.topics.get(event_type).cloned(),
+            // One workflow's events share the correlation id as key, so they stay ordered.
+            message_key: key
+                .map(str::to_owned)
+                .unwrap_or_else(|| self.input.correlation_id.to_string()),
+            correlation_id: self.input.correlation_id,
+            workflow_id: Some(self.workflow_id),
+            namespace: Some(self.input.namespace.as_str().to_owned()),
+            payload: serde_json::to_string(&env).expect("envelope serialises"),
+            created_at: now,
+        });
+    }
+
+    fn transition(&mut self, to: WorkflowState, reason: &str) -> Result<()> {
+        let from = self.state;
+        self.o.fsm.check(from, to)?;
+        self.state = to;
+        self.transitions.push(TransitionRecord {
+            from_state: from.as_str().to_owned(),
+            to_state: to.as_str().to_owned(),
+            reason: Some(reason.to_owned()),
+            created_at: Utc::now(),
+        });
+        self.event(
+            "STATE_TRANSITION",
+            None,
+            json!({"workflow_id": self.workflow_id, "from": from.as_str(), "to": to.as_str(), "reason": reason}),
+        );
+        Ok(())
+    }
+
+    fn record_step(&mut self, o: &StepOutcome) {
+        self.steps.push(StepRecord {
+            step_index: o.index as i64,
+            step_name: o.name.as_str().to_owned(),
+            status: o.status.as_str().to_owned(),
+            attempts: i64::from(o.attempts),
+            duration_ms: o.duration.as_secs_f64() * 1000.0,
+            error: o.failure.as_ref().map(ToString::to_string),
+        });
+        if o.status == StepStatus::Completed {
+            self.event(
+                "STEP_COMPLETED",
+                None,
+                json!({"workflow_id": self.workflow_id, "step": o.name.as_str(), "attempts": o.attempts,
+                       "duration_ms": o.duration.as_secs_f64() * 1000.0}),
+            );
+        }
+    }
+
+    fn record(
+        &self,
+        stamp_id: Option<Uuid>,
+        error: Option<String>,
+        intelligence: Option<Value>,
+    ) -> WorkflowRecord {
+        WorkflowRecord {
+            workflow_id: self.workflow_id,
+            correlation_id: self.input.correlation_id,
+            namespace: self.input.namespace.as_str().to_owned(),
+            state: self.state.as_str().to_owned(),
+            stamp_id,
+            error,
+            intelligence,
+            started_at: self.started_at,
+            completed_at: Some(Utc::now()),
+            duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
+            steps: self.steps.clone(),
+            transitions: self.transitions.clone(),
+        }
+    }
+
+    /// A required step failed: FAILED, recorded with its events, and the error returned.
+    async fn fail(
+        mut self,
+        step: StepName,
+        failure: StepFailure,
+        intelligence: Option<Value>,
+    ) -> Result<StampResult> {
+        let reason = format!("{} failed: {failure}", step.as_str());
+        let rejected = self.state == WorkflowState::Pending;
+        self.transition(WorkflowState::Failed, &reason)?;
+        self.event("WORKFLOW_FAILED", None, json!({"workflow_id": self.workflow_id, "step": step.as_str(), "error": failure.to_string()}));
+        let record = self.record(None, Some(reason.clone()), intelligence);
+        let events = std::mem::take(&mut self.events);
+        self.o
+            .store
+            .record_failed_workflow(record.clone(), events)
+            .await?;
+        if let Some(obs) = &self.o.observer {
+            obs(&record);
+        }
+        if rejected {
+            return Err(NodeError::Rejected(reason));
+        }
+        Err(NodeError::StepFailed {
+            step: step.as_str(),
+            failure,
+            workflow_id: self.workflow_id,
+        })
+    }
+
+    pub(super) async fn execute(mut self) -> Result<StampResult> {
+        let input = self.input;
+        self.event(
+            "WORKFLOW_STARTED",
+            None,
+            json!({"workflow_id": self.workflow_id, "namespace": input.namespace.as_str(), "content_size": input.content.len()}),
+        );
+        let mut original: Option<Original<'a>> = None;
+        let mut made: Option<Stamped> = None;
+        let mut intelligence: Option<Value> = None;
+        let mut hash_time = Duration::ZERO;
+        let steps = self.o.contract.workflow.steps.clone();
+        for (i, spec) in steps.iter().enumerate() {
+            if spec.name != StepName::ValidateInput && self.state == WorkflowState::Pending {
+                self.transition(WorkflowState::Processing, "input accepted")?;
+            }
+            let outcome = match spec.name {
+                StepName::ValidateInput => run_step(spec, i, || ready(validate(input))).await.1,
+                StepName::OnextreeIntelligence => match self.o.intelligence.clone() {
+                    None => skipped(spec, i, "no intelligence service configured"),
+                    Some(client) => {
+                        self.event(
+                            "INTELLIGENCE_REQUESTED",
+                            None,
+                            json!({"workflow_id": self.workflow_id}),
+                        );
+                        let (value, outcome) =
+                            run_step(spec, i, || client.analyze(&input.content)).await;
+                        if let Some(v) = &value {
+                            self.event(
+                                "INTELLIGENCE_RECEIVED",
+                                None,
+                                json!({"workflow_id": self.workflow_id, "result": v}),
+                            );
+                        }
+                        intelligence = value;
+                        outcome
+                    }
+                },
+                StepName::HashGeneration => {
+                    let t = Instant::now();
+                    let (value, outcome) = run_step(spec, i, || {
+                        ready(Ok::<_, String>(Original::of(&input.content)))
+                    })
+                    .await;
+                    hash_time = t.elapsed();
+                    if let Some(o) = &value {
+                        self.event(
+                            "HASH_GENERATED",
+                            None,
+                            json!({"workflow_id": self.workflow_id, "file_hash": o.hash, "file_size": o.bytes.len()}),
+                        );
+                    }
+                    original = value;
+                    outcome
+                }
+                StepName::StampCreation => {
+                    let Some(orig) = original.as_ref() else {
+                        return self
+                            .fail(
+                                spec.name,
+                                StepFailure::Error("no hash to stamp".into()),
+                                intelligence,
+                            )
+                            .await;
+                    };
+                    let req = StampRequest {
+                        namespace: input.namespace.as_str(),
+                        file_path: input.file_path.as_ref().map(RelativePath::as_str),
+                        stamp_type: input.stamp_type,
+                        stamp_id: Uuid::now_v7(),
+                        now: Utc::now(),
+                    };
+                    let (value, outcome) =
+                        run_step(spec, i, || ready(Ok::<_, String>(stamp::stamp(orig, &req))))
+                            .await;
+                    made = value;
+                    outcome
+                }
+                // Events are rows of this workflow's transaction; this step checks that each
+                // has a topic to be relayed to.
+                StepName::EventPublishing => {
+                    let missing: Vec<String> = self
+                        .events
+                        .iter()
+                        .filter(|e| e.topic.is_none())
+                        .map(|e| e.event_type.clone())
+                        .collect();
+                    run_step(spec, i, || {
+                        ready(if missing.is_empty() {
+                            Ok(())
+                        } else {
+                            Err(format!("no topic for {}", missing.join(", ")))
+                        })
+                    })
+                    .await
+                    .1
+                }
+            };
+            self.record_step(&outcome);
+            if outcome.status == StepStatus::Failed {
+                let failure = outcome
+                    .failure
+                    .clone()
+                    .unwrap_or(StepFailure::Error("failed".into()));
+                return self.fail(spec.name, failure, intelligence).await;
+            }
+        }
+        if self.state == WorkflowState::Pending {
+            self.transition(WorkflowState::Processing, "input accepted")?;
+        }
+        let (Some(original), Some(made)) = (original, made) else {
+            // The contract loader requires both steps; reaching this is a bug.
+            return self
+                .fail(
+                    StepName::StampCreation,
+                    StepFailure::Error("stamp was not created".into()),
+                    intelligence,
+                )
+                .await;
+        };
+        let record = StampRecord {
+            stamp_id: made.fields.stamp_id,
+            namespace: input.namespace.as_str().to_owned(),
+            file_hash: original.hash.to_string(),
+            content_type: made.kind.content_type.clone(),
+            file_size: made.fields.file_size as i64,
+            file_path: made.fields.file_path.clone(),
+            stamp_type: input.stamp_type.as_str().to_owned(),
+            sidecar: made.stamped.is_none(),
+            stamp: made.stamp_text.clone(),
+            metadata: input.metadata.clone(),
+            op_id: input.op_id.clone(),
+            workflow_id: Some(self.workflow_id),
+            correlation_id: input.correlation_id,
+            created_at: made.fields.created_at,
+        };
+        self.event(
+            "STAMP_CREATED",
+            // The reducer's input is keyed by namespace, so instances split namespaces.
+            Some(input.namespace.as_str()),
+            json!({"stamp_id": record.stamp_id, "namespace": record.namespace, "file_hash": record.file_hash,
+                   "content_type": record.content_type, "file_size": record.file_size, "file_path": record.file_path,
+                   "stamp_type": record.stamp_type, "workflow_id": self.workflow_id}),
+        );
+        self.transition(WorkflowState::Completed, "all steps done")?;
+        self.event(
+            "WORKFLOW_COMPLETED",
+            None,
+            json!({"workflow_id": self.workflow_id, "stamp_id": record.stamp_id}),
+        );
+        let workflow = self.record(Some(record.stamp_id), None, intelligence);
+        let events = std::mem::take(&mut self.events);
+        let outcome = self
+            .o
+            .store
+            .record_stamp(StampWrite {
+                stamp: record,
+                workflow: Some(workflow.clone()),
+                events,
+            })
+            .await?;
+        Ok(match outcome {
+            StampOutcome::Created(record) => {
+                if let Some(obs) = &self.o.observer {
+                    obs(&workflow);
+                }
+                StampResult {
+                    record,
+                    deduplicated: false,
+                    stamped_content: made.stamped,
+                    hash_time,
+                }
+            }
+            StampOutcome::Existing(record) => {
+                let treatment = if record.sidecar {
+                    Treatment::Sidecar
+                } else {
+                    made.kind.treatment
+                };
+                let stamped_content = stamp::reapply(&original.bytes, &record.stamp, treatment);
+                StampResult {
+                    record,
+                    deduplicated: true,
+                    stamped_content,
+                    hash_time,
+                }
+            }
+        })
+    }
+}
+
+/// The `validate_input` step: what the HTTP layer cannot know (it is the same for the CLI).
+fn validate(input: &StampInput) -> std::result::Result<(), String> {
+    if input.content.is_empty() {
+        return Err("content is empty".into());
+    }
+    Ok(())
+}
