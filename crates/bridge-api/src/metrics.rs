@@ -23,6 +23,12 @@ pub(crate) struct TransitionLabels {
     pub(crate) to: String,
 }
 
+/// Labels of `circuit_breaker_state`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct BreakerLabels {
+    pub(crate) service: String,
+}
+
 fn request_histogram() -> Histogram {
     // 50 µs … ~1.6 s.
     Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
@@ -43,6 +49,8 @@ pub struct Metrics {
     workflow_seconds: Histogram,
     /// FSM transitions by from/to.
     transitions: Family<TransitionLabels, Counter>,
+    /// 0 closed, 1 open, 2 half-open, per service.
+    breakers: Family<BreakerLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -95,6 +103,12 @@ impl Metrics {
             "Workflow FSM transitions",
             transitions.clone(),
         );
+        let breakers = Family::<BreakerLabels, Gauge>::default();
+        registry.register(
+            "circuit_breaker_state",
+            "0 closed, 1 open, 2 half-open",
+            breakers.clone(),
+        );
         Self {
             registry,
             hash_seconds,
@@ -103,7 +117,17 @@ impl Metrics {
             events_pending,
             workflow_seconds,
             transitions,
+            breakers,
         }
+    }
+
+    /// Sets a circuit breaker's state gauge.
+    pub(crate) fn set_breaker(&self, service: &str, value: i64) {
+        self.breakers
+            .get_or_create(&BreakerLabels {
+                service: service.to_owned(),
+            })
+            .set(value);
     }
 
     /// Records a finished workflow.

@@ -2,7 +2,9 @@
 //! reducer and the registry grow here.
 
 mod error;
+pub mod intelligence;
 pub mod orchestrator;
 
 pub use error::{NodeError, Result};
-pub use orchestrator::{Intelligence, Orchestrator, StampInput, StampResult};
+pub use intelligence::OnextreeClient;
+pub use orchestrator::{Intelligence, IntelligenceStatus, Orchestrator, StampInput, StampResult};

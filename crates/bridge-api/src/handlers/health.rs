@@ -47,17 +47,32 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
         detail: Some("no --kafka-brokers: events stay in the local event log".into()),
         info: json!({"events_pending": pending}),
     };
-    let onextree = Component {
-        status: "disabled",
-        detail: Some("no --onextree-url".into()),
-        info: serde_json::Value::Null,
+    let onextree = match app.orchestrator.intelligence_status() {
+        None => Component {
+            status: "disabled",
+            detail: Some("no --onextree-url".into()),
+            info: serde_json::Value::Null,
+        },
+        Some(st) => Component {
+            status: if bridge_nodes::intelligence::is_degraded(&st) {
+                "degraded"
+            } else {
+                "healthy"
+            },
+            detail: st.last_error.clone(),
+            info: json!({"circuit_breaker": st.breaker.as_str()}),
+        },
     };
     let reducer = Component {
         status: "disabled",
         detail: Some("not part of this build yet".into()),
         info: serde_json::Value::Null,
     };
-    let overall = if ping.is_ok() { "healthy" } else { "unhealthy" };
+    let overall = match (&ping, onextree.status) {
+        (Err(_), _) => "unhealthy",
+        (Ok(()), "degraded") => "degraded",
+        (Ok(()), _) => "healthy",
+    };
     let data = json!({
         "status": overall,
         "components": {"database": database, "kafka": kafka, "onextree": onextree, "reducer": reducer},
@@ -106,6 +121,9 @@ pub(crate) async fn ready(State(app): State<App>) -> Response {
 pub(crate) async fn metrics(State(app): State<App>) -> Response {
     if let Ok(n) = app.store().pending_events().await {
         app.metrics.events_pending.set(n as i64);
+    }
+    if let Some(st) = app.orchestrator.intelligence_status() {
+        app.metrics.set_breaker("onextree", st.breaker.as_gauge());
     }
     (
         [(

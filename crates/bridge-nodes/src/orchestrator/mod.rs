@@ -24,6 +24,23 @@ use crate::Result;
 pub trait Intelligence: Send + Sync {
     /// Analyses content; the error says why it failed (timeout, breaker open, …).
     async fn analyze(&self, content: &[u8]) -> std::result::Result<serde_json::Value, String>;
+
+    /// Breaker state and last failure, for `/health` and metrics.
+    fn status(&self) -> IntelligenceStatus {
+        IntelligenceStatus {
+            breaker: breaker::BreakerState::Closed,
+            last_error: None,
+        }
+    }
+}
+
+/// What `/health` says about the intelligence service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntelligenceStatus {
+    /// The circuit breaker's state.
+    pub breaker: breaker::BreakerState,
+    /// The last call's failure, cleared by a success.
+    pub last_error: Option<String>,
 }
 
 /// A validated stamping request.
@@ -108,6 +125,11 @@ impl Orchestrator {
     /// The store behind this orchestrator.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The intelligence service's status, if one is configured.
+    pub fn intelligence_status(&self) -> Option<IntelligenceStatus> {
+        self.intelligence.as_ref().map(|i| i.status())
     }
 
     /// The contract it follows.

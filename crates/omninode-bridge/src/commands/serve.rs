@@ -3,11 +3,12 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bridge_api::{router, ApiConfig, App};
-use bridge_nodes::Orchestrator;
+use bridge_nodes::{OnextreeClient, Orchestrator};
 use tokio::net::TcpListener;
 
 use super::open_store;
@@ -26,9 +27,6 @@ fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
     // Say so rather than silently ignore a setting whose feature is not built yet.
     if args.kafka_brokers.is_some() {
         bail!("--kafka-brokers: Kafka delivery is not available in this build yet; events stay in the local event log without it");
-    }
-    if args.onextree_url.is_some() {
-        bail!("--onextree-url: the intelligence step is not available in this build yet");
     }
     if args.environment.is_empty()
         || !args
@@ -64,8 +62,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         "on"
     };
-    let orchestrator = Orchestrator::new(store, contracts.orchestrator, &args.environment)
-        .context("orchestrator contract")?;
+    let mut orchestrator =
+        Orchestrator::new(store, contracts.orchestrator.clone(), &args.environment)
+            .context("orchestrator contract")?;
+    if let Some(url) = &args.onextree_url {
+        let client = OnextreeClient::new(url, &contracts.orchestrator.routing.services.onextree)
+            .map_err(|e| anyhow::anyhow!(e))?;
+        orchestrator = orchestrator.with_intelligence(Arc::new(client));
+    }
     let app = App::new(orchestrator, config);
     let listener = TcpListener::bind(args.bind)
         .await

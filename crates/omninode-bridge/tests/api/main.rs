@@ -6,5 +6,6 @@ mod auth;
 mod cli;
 mod endpoints;
 mod errors;
+mod intelligence;
 mod limits;
 mod persistence;
