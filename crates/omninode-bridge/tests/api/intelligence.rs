@@ -117,3 +117,34 @@ async fn a_required_step_with_the_service_down_answers_503_and_records_the_failu
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn a_required_step_past_its_timeout_answers_504() {
+    let svc = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(3)))
+        .mount(&svc)
+        .await;
+    let contracts = edited_contracts(
+        "orchestrator/workflow.yaml",
+        "  - name: onextree_intelligence\n    timeout_ms: 16000\n    optional: true",
+        "  - name: onextree_intelligence\n    timeout_ms: 300\n    optional: false",
+    );
+    let s = Server::start(&[
+        "--onextree-url",
+        &svc.uri(),
+        "--contracts",
+        contracts.path().to_str().unwrap(),
+    ]);
+    let started = std::time::Instant::now();
+    let r = s.post("/stamp", &stamp_body("too slow\n", "ai")).await;
+    r.assert_error(504, "STEP_TIMEOUT");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "the step timeout, not the service, ended it"
+    );
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("timed out after 300 ms"));
+}

@@ -1,0 +1,146 @@
+//! The workflow's cost per stamp against the bare stamp path, side by side in one run, on
+//! fresh SQLite stores (every commit fsync'd), 64 concurrent callers, distinct contents.
+//!
+//! bare:     unstamp + hash, stamp, one durable write of the stamp and its STAMP_CREATED event
+//!           (what `POST /stamp` did before workflows)
+//! workflow: `Orchestrator::stamp` with the built-in contract: the five steps, the FSM, and
+//!           the stamp + execution + 5 steps + 2 transitions + 10 events in one transaction
+//!
+//! Goal (issue 3): the workflow costs at most 2× the bare path.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bridge_core::contract::{builtin::Builtin, load};
+use bridge_core::stamp::{self, Original, StampRequest};
+use bridge_core::{Namespace, RelativePath, StampType};
+use bridge_nodes::{Orchestrator, StampInput};
+use bridge_store::{EventRow, SqliteStore, StampRecord, StampWrite, Store};
+use chrono::Utc;
+use uuid::Uuid;
+
+const STAMPS: usize = 10_000;
+const CALLERS: usize = 64;
+
+fn inputs(tag: &str) -> Vec<StampInput> {
+    (0..STAMPS)
+        .map(|i| StampInput {
+            content: format!("print({i})  # {tag} bench\n").into_bytes(),
+            namespace: Namespace::parse("bench").unwrap(),
+            file_path: Some(RelativePath::parse(&format!("bench/f{i}.py")).unwrap()),
+            stamp_type: StampType::Rich,
+            metadata: None,
+            op_id: None,
+            correlation_id: Uuid::new_v4(),
+        })
+        .collect()
+}
+
+async fn bare(store: Arc<dyn Store>, input: StampInput) {
+    let original = Original::of(&input.content);
+    let req = StampRequest {
+        namespace: input.namespace.as_str(),
+        file_path: input.file_path.as_ref().map(RelativePath::as_str),
+        stamp_type: input.stamp_type,
+        stamp_id: Uuid::now_v7(),
+        now: Utc::now(),
+    };
+    let made = stamp::stamp(&original, &req);
+    let stamp = StampRecord {
+        stamp_id: made.fields.stamp_id,
+        namespace: req.namespace.to_owned(),
+        file_hash: original.hash.to_string(),
+        content_type: made.kind.content_type.clone(),
+        file_size: made.fields.file_size as i64,
+        file_path: made.fields.file_path.clone(),
+        stamp_type: "rich".into(),
+        sidecar: made.stamped.is_none(),
+        stamp: made.stamp_text.clone(),
+        metadata: None,
+        op_id: None,
+        workflow_id: Some(Uuid::now_v7()),
+        correlation_id: input.correlation_id,
+        created_at: req.now,
+    };
+    let env = bridge_core::envelope::Envelope::new(
+        "STAMP_CREATED",
+        input.correlation_id,
+        "orchestrator",
+        req.now,
+        serde_json::json!({"stamp_id": stamp.stamp_id, "namespace": stamp.namespace, "file_hash": stamp.file_hash}),
+    );
+    let event = EventRow {
+        event_id: env.event_id,
+        event_type: env.event_type.clone(),
+        topic: None,
+        message_key: stamp.namespace.clone(),
+        correlation_id: input.correlation_id,
+        workflow_id: stamp.workflow_id,
+        namespace: Some(stamp.namespace.clone()),
+        payload: serde_json::to_string(&env).unwrap(),
+        created_at: req.now,
+    };
+    store
+        .record_stamp(StampWrite {
+            stamp,
+            workflow: None,
+            events: vec![event],
+        })
+        .await
+        .unwrap();
+}
+
+/// Runs `inputs` through `f` from CALLERS tasks; stamps per second.
+async fn drive<F, Fut>(inputs: Vec<StampInput>, f: F) -> f64
+where
+    F: Fn(StampInput) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let queue = Arc::new(Mutex::new(inputs));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let queue = queue.clone();
+            let f = f.clone();
+            tokio::spawn(async move {
+                loop {
+                    let next = queue.lock().unwrap().pop();
+                    let Some(input) = next else { break };
+                    f(input).await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    STAMPS as f64 / started.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let d1 = tempfile::tempdir().unwrap();
+        let s1: Arc<dyn Store> = Arc::new(SqliteStore::open(d1.path()).await.unwrap());
+        let bare_rate = drive(inputs("bare"), move |i| bare(s1.clone(), i)).await;
+
+        let d2 = tempfile::tempdir().unwrap();
+        let s2: Arc<dyn Store> = Arc::new(SqliteStore::open(d2.path()).await.unwrap());
+        let orchestrator = Orchestrator::new(s2.clone(), load(&Builtin).unwrap().orchestrator, "bench").unwrap();
+        let wf_rate = drive(inputs("workflow"), move |i| {
+            let o = orchestrator.clone();
+            async move {
+                o.stamp(i).await.unwrap();
+            }
+        })
+        .await;
+        assert_eq!(s2.pending_events().await.unwrap(), 10 * STAMPS as u64, "every workflow's events are durable");
+
+        println!("workflow/bare stamp path       {bare_rate:>10.0} stamps/s (stamp + 1 event)");
+        println!("workflow/full workflow         {wf_rate:>10.0} stamps/s (stamp + execution + 5 steps + 2 transitions + 10 events)");
+        println!("workflow/cost per stamp        {:>10.2} x the bare path (goal <= 2.0)", bare_rate / wf_rate);
+    });
+}
