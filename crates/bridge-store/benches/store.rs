@@ -1,7 +1,7 @@
 //! Store throughput, side by side in one run: stamps through `Store::record_stamp` from 64
 //! concurrent writers (group commit, every commit fsync'd) against the raw batched insert
 //! rate of the same rows (one connection, one transaction and one multi-row INSERT per table
-//! per 128 stamps). The rows are those of a whole workflow: stamp, execution, 5 steps,
+//! per 128 stamps, with the write path's own statements). The rows are those of a whole workflow: stamp, execution, 5 steps,
 //! 2 transitions and 10 events. Also the cost of one sqlx round trip, which is why the writer batches.
 //! Prints rows/s and the ratio (SPEC §9: ≥ 50 %).
 
@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bridge_core::hash::hash_bytes;
+use bridge_store::sqlite::sql;
 use bridge_store::{
     EventRow, SqliteStore, StampRecord, StampWrite, StepRecord, Store, TransitionRecord,
     WorkflowRecord,
@@ -132,95 +133,45 @@ async fn raw_batched(writes: Vec<StampWrite>) -> f64 {
     let started = Instant::now();
     for chunk in writes.chunks(128) {
         conn.execute("BEGIN IMMEDIATE").await.unwrap();
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO metadata_stamps (stamp_id, namespace, file_hash, content_type, file_size, file_path, stamp_type, sidecar, stamp, metadata, op_id, workflow_id, correlation_id, created_at) ",
-        );
-        q.push_values(chunk, |mut b, w| {
-            let s = &w.stamp;
-            b.push_bind(s.stamp_id.to_string())
-                .push_bind(&s.namespace)
-                .push_bind(&s.file_hash)
-                .push_bind(&s.content_type)
-                .push_bind(s.file_size)
-                .push_bind(&s.file_path)
-                .push_bind(&s.stamp_type)
-                .push_bind(0i64)
-                .push_bind(&s.stamp)
-                .push_bind(None::<String>)
-                .push_bind(None::<String>)
-                .push_bind(s.workflow_id.map(|w| w.to_string()))
-                .push_bind(s.correlation_id.to_string())
-                .push_bind(s.created_at.to_rfc3339());
-        });
-        q.build().execute(&mut conn).await.unwrap();
-        let events: Vec<&EventRow> = chunk.iter().flat_map(|w| w.events.iter()).collect();
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO event_logs (event_id, event_type, topic, message_key, correlation_id, workflow_id, namespace, payload, status, attempts, created_at) ",
-        );
-        q.push_values(events, |mut b, e| {
-            b.push_bind(e.event_id.to_string())
-                .push_bind(&e.event_type)
-                .push_bind(&e.topic)
-                .push_bind(&e.message_key)
-                .push_bind(e.correlation_id.to_string())
-                .push_bind(e.workflow_id.map(|w| w.to_string()))
-                .push_bind(&e.namespace)
-                .push_bind(&e.payload)
-                .push_bind("pending")
-                .push_bind(0i64)
-                .push_bind(e.created_at.to_rfc3339());
-        });
-        q.build().execute(&mut conn).await.unwrap();
+        let stamps: Vec<&StampRecord> = chunk.iter().map(|w| &w.stamp).collect();
+        sql::insert_stamps(&stamps)
+            .build()
+            .execute(&mut conn)
+            .await
+            .unwrap();
         let workflows: Vec<&WorkflowRecord> =
             chunk.iter().filter_map(|w| w.workflow.as_ref()).collect();
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO workflow_executions (workflow_id, correlation_id, namespace, state, stamp_id, error, intelligence, started_at, completed_at, duration_ms) ",
-        );
-        q.push_values(&workflows, |mut b, w| {
-            b.push_bind(w.workflow_id.to_string())
-                .push_bind(w.correlation_id.to_string())
-                .push_bind(&w.namespace)
-                .push_bind(&w.state)
-                .push_bind(w.stamp_id.map(|s| s.to_string()))
-                .push_bind(&w.error)
-                .push_bind(None::<String>)
-                .push_bind(w.started_at.to_rfc3339())
-                .push_bind(w.completed_at.map(|t| t.to_rfc3339()))
-                .push_bind(w.duration_ms);
-        });
-        q.build().execute(&mut conn).await.unwrap();
+        sql::insert_workflows(&workflows)
+            .build()
+            .execute(&mut conn)
+            .await
+            .unwrap();
         let steps: Vec<(&WorkflowRecord, &StepRecord)> = workflows
             .iter()
             .flat_map(|w| w.steps.iter().map(move |s| (*w, s)))
             .collect();
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO workflow_steps (workflow_id, step_index, step_name, status, attempts, duration_ms, error) ",
-        );
-        q.push_values(&steps, |mut b, (w, s)| {
-            b.push_bind(w.workflow_id.to_string())
-                .push_bind(s.step_index)
-                .push_bind(&s.step_name)
-                .push_bind(&s.status)
-                .push_bind(s.attempts)
-                .push_bind(s.duration_ms)
-                .push_bind(&s.error);
-        });
-        q.build().execute(&mut conn).await.unwrap();
+        let steps: Vec<_> = steps.iter().collect();
+        sql::insert_steps(&steps)
+            .build()
+            .execute(&mut conn)
+            .await
+            .unwrap();
         let transitions: Vec<(&WorkflowRecord, &TransitionRecord)> = workflows
             .iter()
             .flat_map(|w| w.transitions.iter().map(move |t| (*w, t)))
             .collect();
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO fsm_transitions (workflow_id, from_state, to_state, reason, created_at) ",
-        );
-        q.push_values(&transitions, |mut b, (w, t)| {
-            b.push_bind(w.workflow_id.to_string())
-                .push_bind(&t.from_state)
-                .push_bind(&t.to_state)
-                .push_bind(&t.reason)
-                .push_bind(t.created_at.to_rfc3339());
-        });
-        q.build().execute(&mut conn).await.unwrap();
+        let transitions: Vec<_> = transitions.iter().collect();
+        sql::insert_transitions(&transitions)
+            .build()
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let events: Vec<&EventRow> = chunk.iter().flat_map(|w| w.events.iter()).collect();
+        sql::insert_events(&events)
+            .build()
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.execute("COMMIT").await.unwrap();
     }
     let rate = STAMPS as f64 / started.elapsed().as_secs_f64();

@@ -2,6 +2,8 @@
 //! pool of read connections, and one writer task that group-commits (see `writer`).
 
 mod rows;
+#[doc(hidden)]
+pub mod sql;
 mod writer;
 
 use std::path::Path;

@@ -253,15 +253,7 @@ async fn health_metrics_and_openapi() {
     }
     assert_eq!(s.get("/health/live").await.data()["alive"], true);
     assert_eq!(s.get("/health/ready").await.data()["ready"], true);
-    let text = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.metrics().await;
     let lines: Vec<&str> = text.lines().collect();
     for line in [
         "stamps_created_total 1",

@@ -120,6 +120,18 @@ impl Server {
         Reply::from(resp).await
     }
 
+    /// The `/metrics` text.
+    pub(crate) async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Stops the process at once (SIGKILL): what survives is what was durable.
     pub(crate) fn kill(mut self) {
         let _ = self.child.kill();

@@ -97,15 +97,7 @@ async fn a_required_step_with_the_service_down_answers_503_and_records_the_failu
     s.get(&format!("/stamp/{hash}?namespace=ai"))
         .await
         .assert_error(404, "STAMP_NOT_FOUND");
-    let metrics = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics
             .lines()

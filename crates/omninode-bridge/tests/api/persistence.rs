@@ -47,15 +47,7 @@ async fn two_hundred_concurrent_distinct_stamps_all_land() {
             200
         );
     }
-    let metrics = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     let lines: Vec<&str> = metrics.lines().collect();
     assert!(lines.contains(&"stamps_created_total 200"), "{metrics}");
     // Ten events per workflow, all in the outbox (no Kafka in embedded mode).
