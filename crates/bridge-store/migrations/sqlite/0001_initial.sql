@@ -37,29 +37,28 @@ CREATE TABLE workflow_executions (
     duration_ms     REAL
 );
 
+-- Keyed by (workflow, position): one B-tree, appended in order (workflow ids are UUIDv7),
+-- and GET /workflows/{id} reads a contiguous range.
 CREATE TABLE workflow_steps (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     workflow_id     TEXT NOT NULL,
     step_index      INTEGER NOT NULL,
     step_name       TEXT NOT NULL,
     status          TEXT NOT NULL,               -- COMPLETED | FAILED | SKIPPED
     attempts        INTEGER NOT NULL,
     duration_ms     REAL NOT NULL,
-    error           TEXT
-);
--- GET /workflows/{id} reads the steps of one workflow.
-CREATE INDEX workflow_steps_workflow ON workflow_steps (workflow_id, step_index);
+    error           TEXT,
+    PRIMARY KEY (workflow_id, step_index)
+) WITHOUT ROWID;
 
 CREATE TABLE fsm_transitions (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     workflow_id     TEXT NOT NULL,
+    position        INTEGER NOT NULL,            -- order within the workflow
     from_state      TEXT NOT NULL,
     to_state        TEXT NOT NULL,
     reason          TEXT,
-    created_at      TEXT NOT NULL
-);
--- GET /workflows/{id} reads the transitions of one workflow.
-CREATE INDEX fsm_transitions_workflow ON fsm_transitions (workflow_id, id);
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (workflow_id, position)
+) WITHOUT ROWID;
 
 -- Per-namespace aggregates of the reducer, with the optimistic-lock version.
 CREATE TABLE bridge_states (

@@ -142,7 +142,7 @@ impl Store for SqliteStore {
                 .fetch_all(&self.readers)
                 .await?;
         let transitions =
-            sqlx::query("SELECT * FROM fsm_transitions WHERE workflow_id = ? ORDER BY id")
+            sqlx::query("SELECT * FROM fsm_transitions WHERE workflow_id = ? ORDER BY position")
                 .bind(&id)
                 .fetch_all(&self.readers)
                 .await?;

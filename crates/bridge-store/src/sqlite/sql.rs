@@ -52,10 +52,17 @@ pub fn insert_transitions<'a>(
     rows: &'a [&'a (&'a WorkflowRecord, &'a TransitionRecord)],
 ) -> QueryBuilder<'a, Sqlite> {
     let mut q = QueryBuilder::new(
-        "INSERT INTO fsm_transitions (workflow_id, from_state, to_state, reason, created_at) ",
+        "INSERT INTO fsm_transitions (workflow_id, position, from_state, to_state, reason, created_at) ",
     );
     q.push_values(rows, |mut b, (w, t)| {
+        // The position of `t` in its workflow (two or three entries: a scan is cheapest).
+        let position = w
+            .transitions
+            .iter()
+            .position(|x| std::ptr::eq(x, *t))
+            .unwrap_or(0) as i64;
         b.push_bind(w.workflow_id.to_string())
+            .push_bind(position)
             .push_bind(&t.from_state)
             .push_bind(&t.to_state)
             .push_bind(&t.reason)
