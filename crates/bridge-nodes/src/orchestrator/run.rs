@@ -106,8 +106,9 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The workflow record; takes the steps and transitions (the run is over).
     fn record(
-        &self,
+        &mut self,
         stamp_id: Option<Uuid>,
         error: Option<String>,
         intelligence: Option<Value>,
@@ -123,8 +124,8 @@ impl<'a> Run<'a> {
             started_at: self.started_at,
             completed_at: Some(Utc::now()),
             duration_ms: self.started.elapsed().as_secs_f64() * 1000.0,
-            steps: self.steps.clone(),
-            transitions: self.transitions.clone(),
+            steps: std::mem::take(&mut self.steps),
+            transitions: std::mem::take(&mut self.transitions),
         }
     }
 

@@ -56,11 +56,7 @@ async fn setup(intelligence_optional: bool) -> (tempfile::TempDir, Arc<SqliteSto
 async fn a_workflow_records_steps_transitions_and_events_with_the_stamp() {
     let (_d, store, o) = setup(true).await;
     let r = o.stamp(input("print(1)\n")).await.unwrap();
-    let wf = store
-        .get_workflow(r.record.workflow_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let wf = workflow_of(&store, &r).await;
     assert_eq!(wf.state, "COMPLETED");
     assert_eq!(wf.stamp_id, Some(r.record.stamp_id));
     let steps: Vec<_> = wf
@@ -103,11 +99,7 @@ async fn optional_intelligence_timing_out_is_skipped_and_the_workflow_completes(
     }));
     let r = o.stamp(input("slow\n")).await.unwrap();
     tokio::time::resume();
-    let wf = store
-        .get_workflow(r.record.workflow_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let wf = workflow_of(&store, &r).await;
     assert_eq!(wf.state, "COMPLETED");
     let step = &wf.steps[1];
     assert_eq!(
@@ -183,11 +175,7 @@ async fn intelligence_result_is_stored_with_the_workflow() {
         answer: Ok(json_ok()),
     }));
     let r = o.stamp(input("smart\n")).await.unwrap();
-    let wf = store
-        .get_workflow(r.record.workflow_id.unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let wf = workflow_of(&store, &r).await;
     assert_eq!(wf.intelligence, Some(json_ok()));
     assert_eq!(wf.steps[1].status, "COMPLETED");
 }
@@ -211,6 +199,15 @@ async fn empty_content_is_rejected_pending_to_failed() {
     let (_d, _store, o) = setup(true).await;
     let err = o.stamp(input("")).await.unwrap_err();
     assert!(matches!(err, NodeError::Rejected(_)), "{err:?}");
+}
+
+/// The recorded workflow of a stamp result.
+async fn workflow_of(store: &SqliteStore, r: &StampResult) -> bridge_store::WorkflowRecord {
+    store
+        .get_workflow(r.record.workflow_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 fn json_ok() -> serde_json::Value {

@@ -161,7 +161,7 @@ async fn apply_in_tx(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<D
             Job::Failed { .. } => None,
         })
         .collect();
-    let mut inserted: HashSet<String> = HashSet::with_capacity(stamps.len());
+    let mut inserted: HashSet<uuid::Uuid> = HashSet::with_capacity(stamps.len());
     let mut rest = &stamps[..];
     for size in chunk_sizes(stamps.len()) {
         let (chunk, tail) = rest.split_at(size);
@@ -172,7 +172,7 @@ async fn apply_in_tx(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<D
             .await?
             .rows_affected();
         if affected as usize == chunk.len() {
-            inserted.extend(chunk.iter().map(|s| s.stamp_id.to_string()));
+            inserted.extend(chunk.iter().map(|s| s.stamp_id));
             continue;
         }
         // Some rows hit the unique key (rare): find out which, one by one. RETURNING would
@@ -187,7 +187,7 @@ async fn apply_in_tx(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<D
             .await?
             .try_get("stamp_id")?;
             if owner == s.stamp_id.to_string() {
-                inserted.insert(owner);
+                inserted.insert(s.stamp_id);
             }
         }
     }
@@ -197,7 +197,7 @@ async fn apply_in_tx(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<D
     let mut events: Vec<&EventRow> = Vec::new();
     for job in jobs {
         match job {
-            Job::Stamp { write, .. } if inserted.contains(&write.stamp.stamp_id.to_string()) => {
+            Job::Stamp { write, .. } if inserted.contains(&write.stamp.stamp_id) => {
                 workflows.extend(write.workflow.iter());
                 events.extend(write.events.iter());
             }
@@ -237,7 +237,7 @@ async fn apply_in_tx(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<D
             continue;
         };
         let s = &write.stamp;
-        if inserted.contains(&s.stamp_id.to_string()) {
+        if inserted.contains(&s.stamp_id) {
             done.push(Done::Stamp(Box::new(StampOutcome::Created(s.clone()))));
         } else {
             // The first stamp of this content: committed earlier, or earlier in this batch.
