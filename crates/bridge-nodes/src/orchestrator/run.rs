@@ -170,8 +170,9 @@ impl<'a> Run<'a> {
         let mut made: Option<Stamped> = None;
         let mut intelligence: Option<Value> = None;
         let mut hash_time = Duration::ZERO;
-        let steps = self.o.contract.workflow.steps.clone();
-        for (i, spec) in steps.iter().enumerate() {
+        // An Arc handle, not a copy of the steps: this runs for every request.
+        let contract = self.o.contract.clone();
+        for (i, spec) in contract.workflow.steps.iter().enumerate() {
             if spec.name != StepName::ValidateInput && self.state == WorkflowState::Pending {
                 self.transition(WorkflowState::Processing, "input accepted")?;
             }
