@@ -12,10 +12,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bridge_core::contract::{builtin::Builtin, load};
-use bridge_core::stamp::{self, Original, StampRequest};
+use bridge_core::stamp::{self, Original};
 use bridge_core::{Namespace, RelativePath, StampType};
 use bridge_nodes::{Orchestrator, StampInput};
-use bridge_store::{EventRow, SqliteStore, StampRecord, StampWrite, Store};
+use bridge_store::{EventRow, SqliteStore, StampWrite, Store};
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -38,30 +38,9 @@ fn inputs(tag: &str) -> Vec<StampInput> {
 
 async fn bare(store: Arc<dyn Store>, input: StampInput) {
     let original = Original::of(&input.content);
-    let req = StampRequest {
-        namespace: input.namespace.as_str(),
-        file_path: input.file_path.as_ref().map(RelativePath::as_str),
-        stamp_type: input.stamp_type,
-        stamp_id: Uuid::now_v7(),
-        now: Utc::now(),
-    };
+    let req = input.stamp_request(Uuid::now_v7(), Utc::now());
     let made = stamp::stamp(&original, &req);
-    let stamp = StampRecord {
-        stamp_id: made.fields.stamp_id,
-        namespace: req.namespace.to_owned(),
-        file_hash: original.hash.to_string(),
-        content_type: made.kind.content_type.clone(),
-        file_size: made.fields.file_size as i64,
-        file_path: made.fields.file_path.clone(),
-        stamp_type: "rich".into(),
-        sidecar: made.stamped.is_none(),
-        stamp: made.stamp_text.clone(),
-        metadata: None,
-        op_id: None,
-        workflow_id: Some(Uuid::now_v7()),
-        correlation_id: input.correlation_id,
-        created_at: req.now,
-    };
+    let stamp = input.stamp_record(&original, &made, Uuid::now_v7());
     let env = bridge_core::envelope::Envelope::new(
         "STAMP_CREATED",
         input.correlation_id,

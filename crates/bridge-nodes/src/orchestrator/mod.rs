@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bridge_core::contract::OrchestratorContract;
 use bridge_core::fsm::Fsm;
+use bridge_core::stamp::{Original, StampRequest, Stamped};
 use bridge_core::{Namespace, RelativePath, StampType};
 use bridge_store::{StampRecord, Store, WorkflowRecord};
 use uuid::Uuid;
@@ -60,6 +61,48 @@ pub struct StampInput {
     pub op_id: Option<String>,
     /// Correlation id of the request.
     pub correlation_id: Uuid,
+}
+
+impl StampInput {
+    /// The stamp to make for this input.
+    pub fn stamp_request(
+        &self,
+        stamp_id: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StampRequest<'_> {
+        StampRequest {
+            namespace: self.namespace.as_str(),
+            file_path: self.file_path.as_ref().map(RelativePath::as_str),
+            stamp_type: self.stamp_type,
+            stamp_id,
+            now,
+        }
+    }
+
+    /// The `metadata_stamps` row of a stamp made for this input.
+    pub fn stamp_record(
+        &self,
+        original: &Original<'_>,
+        made: &Stamped,
+        workflow_id: Uuid,
+    ) -> StampRecord {
+        StampRecord {
+            stamp_id: made.fields.stamp_id,
+            namespace: self.namespace.as_str().to_owned(),
+            file_hash: original.hash.to_string(),
+            content_type: made.kind.content_type.clone(),
+            file_size: made.fields.file_size as i64,
+            file_path: made.fields.file_path.clone(),
+            stamp_type: self.stamp_type.as_str().to_owned(),
+            sidecar: made.stamped.is_none(),
+            stamp: made.stamp_text.clone(),
+            metadata: self.metadata.clone(),
+            op_id: self.op_id.clone(),
+            workflow_id: Some(workflow_id),
+            correlation_id: self.correlation_id,
+            created_at: made.fields.created_at,
+        }
+    }
 }
 
 /// What a workflow produced.

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 use bridge_core::contract::StepName;
 use bridge_core::envelope::Envelope;
 use bridge_core::fsm::WorkflowState;
-use bridge_core::stamp::{self, Original, StampRequest, Stamped};
-use bridge_core::{RelativePath, Treatment};
+use bridge_core::stamp::{self, Original, Stamped};
+use bridge_core::Treatment;
 use bridge_store::{
-    EventRow, StampOutcome, StampRecord, StampWrite, StepRecord, TransitionRecord, WorkflowRecord,
+    EventRow, StampOutcome, StampWrite, StepRecord, TransitionRecord, WorkflowRecord,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -226,13 +226,7 @@ impl<'a> Run<'a> {
                             )
                             .await;
                     };
-                    let req = StampRequest {
-                        namespace: input.namespace.as_str(),
-                        file_path: input.file_path.as_ref().map(RelativePath::as_str),
-                        stamp_type: input.stamp_type,
-                        stamp_id: Uuid::now_v7(),
-                        now: Utc::now(),
-                    };
+                    let req = input.stamp_request(Uuid::now_v7(), Utc::now());
                     let (value, outcome) =
                         run_step(spec, i, || ready(Ok::<_, String>(stamp::stamp(orig, &req))))
                             .await;
@@ -281,22 +275,7 @@ impl<'a> Run<'a> {
                 )
                 .await;
         };
-        let record = StampRecord {
-            stamp_id: made.fields.stamp_id,
-            namespace: input.namespace.as_str().to_owned(),
-            file_hash: original.hash.to_string(),
-            content_type: made.kind.content_type.clone(),
-            file_size: made.fields.file_size as i64,
-            file_path: made.fields.file_path.clone(),
-            stamp_type: input.stamp_type.as_str().to_owned(),
-            sidecar: made.stamped.is_none(),
-            stamp: made.stamp_text.clone(),
-            metadata: input.metadata.clone(),
-            op_id: input.op_id.clone(),
-            workflow_id: Some(self.workflow_id),
-            correlation_id: input.correlation_id,
-            created_at: made.fields.created_at,
-        };
+        let record = input.stamp_record(&original, &made, self.workflow_id);
         self.event(
             "STAMP_CREATED",
             // The reducer's input is keyed by namespace, so instances split namespaces.
