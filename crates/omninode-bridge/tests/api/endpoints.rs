@@ -210,14 +210,7 @@ async fn hash_accepts_raw_multipart_and_json() {
             "file",
             reqwest::multipart::Part::bytes(data.clone()).file_name("doc.pdf"),
         );
-    let resp = s
-        .client
-        .post(s.url("/hash"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let r = crate::helpers::Reply::from(resp).await;
+    let r = s.post_multipart("/hash", form).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.data()["file_hash"], want.as_str());
 
@@ -228,14 +221,7 @@ async fn hash_accepts_raw_multipart_and_json() {
     );
 
     let form = reqwest::multipart::Form::new().text("other", "x");
-    let resp = s
-        .client
-        .post(s.url("/hash"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    crate::helpers::Reply::from(resp)
+    s.post_multipart("/hash", form)
         .await
         .assert_error(400, "MISSING_FIELD");
 }

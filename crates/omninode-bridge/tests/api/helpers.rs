@@ -120,6 +120,25 @@ impl Server {
         Reply::from(resp).await
     }
 
+    /// POSTs a multipart form.
+    pub(crate) async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> Reply {
+        Reply::from(
+            self.client
+                .post(self.url(path))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// The workflow named by a stamp reply's `workflow_id`.
+    pub(crate) async fn workflow_of(&self, stamp: &Reply) -> Reply {
+        let id = stamp.data()["workflow_id"].as_str().expect("a workflow_id");
+        self.get(&format!("/workflows/{id}")).await
+    }
+
     /// The `/metrics` text.
     pub(crate) async fn metrics(&self) -> String {
         self.client

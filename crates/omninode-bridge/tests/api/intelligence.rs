@@ -27,12 +27,7 @@ async fn the_analysis_is_stored_with_the_workflow() {
     let s = Server::start(&["--onextree-url", &svc.uri()]);
     let r = s.post("/stamp", &stamp_body("print(1)\n", "ai")).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let w = s
-        .get(&format!(
-            "/workflows/{}",
-            r.data()["workflow_id"].as_str().unwrap()
-        ))
-        .await;
+    let w = s.workflow_of(&r).await;
     assert_eq!(w.data()["intelligence"], json!({"language": "python"}));
     assert_eq!(w.data()["steps"][1]["status"], "COMPLETED");
     let h = s.get("/health").await;
@@ -45,12 +40,7 @@ async fn a_dead_optional_service_skips_the_step_and_degrades_health() {
     let s = Server::start(&["--onextree-url", &dead_url()]);
     let r = s.post("/stamp", &stamp_body("still works\n", "ai")).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let w = s
-        .get(&format!(
-            "/workflows/{}",
-            r.data()["workflow_id"].as_str().unwrap()
-        ))
-        .await;
+    let w = s.workflow_of(&r).await;
     assert_eq!(w.data()["steps"][1]["status"], "SKIPPED");
     assert!(
         w.data()["steps"][1]["error"]
