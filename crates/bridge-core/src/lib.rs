@@ -4,6 +4,7 @@
 //! validate) and the validated domain types that the other crates pass around. Everything
 //! here is deterministic given its inputs, so it is unit- and property-tested in isolation.
 
+pub mod breaker;
 pub mod contract;
 pub mod domain;
 pub mod envelope;

@@ -2,7 +2,7 @@
 //! order, under their timeouts and retry policies, drives the workflow FSM, and writes the
 //! stamp, the workflow (execution, steps, transitions) and its events in one transaction.
 
-pub mod breaker;
+pub use bridge_core::breaker;
 mod run;
 pub mod step;
 

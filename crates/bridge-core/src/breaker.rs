@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use bridge_core::contract::BreakerSpec;
+use crate::contract::BreakerSpec;
 use tokio::time::Instant;
 
 /// Externally visible state (also the `circuit_breaker_state` metric: 0, 1, 2).

@@ -1,0 +1,98 @@
+//! A unit of work for a group-committing writer, and its reply. Shared by the backends: each
+//! commits many jobs in one transaction and answers each one after the commit.
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{EventRow, Result, StampOutcome, StampWrite, StoreError, WorkflowRecord};
+
+/// A unit of work and where to send its outcome.
+pub(crate) enum Job {
+    /// A stamp with its workflow and events.
+    Stamp {
+        write: Box<StampWrite>,
+        reply: oneshot::Sender<Result<StampOutcome>>,
+    },
+    /// A failed workflow with its events (no stamp).
+    Failed {
+        workflow: Box<WorkflowRecord>,
+        events: Vec<EventRow>,
+        reply: oneshot::Sender<Result<()>>,
+    },
+}
+
+/// What a job produced.
+pub(crate) enum Done {
+    Stamp(Box<StampOutcome>),
+    Failed,
+}
+
+impl Job {
+    pub(crate) fn reply(self, result: Result<Done>) {
+        match (self, result) {
+            (Job::Stamp { reply, .. }, Ok(Done::Stamp(o))) => {
+                let _ = reply.send(Ok(*o));
+            }
+            (Job::Failed { reply, .. }, Ok(Done::Failed)) => {
+                let _ = reply.send(Ok(()));
+            }
+            (Job::Stamp { reply, .. }, Err(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (Job::Failed { reply, .. }, Err(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (Job::Stamp { reply, .. }, Ok(Done::Failed)) => {
+                let _ = reply.send(Err(StoreError::Unavailable(
+                    "writer mixed up replies".into(),
+                )));
+            }
+            (Job::Failed { reply, .. }, Ok(Done::Stamp(_))) => {
+                let _ = reply.send(Err(StoreError::Unavailable(
+                    "writer mixed up replies".into(),
+                )));
+            }
+        }
+    }
+}
+
+/// The sending side of a writer's queue: submits a job and waits for its reply.
+#[derive(Clone)]
+pub(crate) struct Queue(pub(crate) mpsc::Sender<Job>);
+
+fn stopped<T>(_: T) -> StoreError {
+    StoreError::Unavailable("writer stopped".into())
+}
+
+impl Queue {
+    /// Submits a stamp; answers once its transaction is durable.
+    pub(crate) async fn stamp(&self, write: StampWrite) -> Result<StampOutcome> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Stamp {
+            write: Box::new(write),
+            reply,
+        };
+        self.0.send(job).await.map_err(stopped)?;
+        rx.await.map_err(stopped)?
+    }
+
+    /// Submits a failed workflow; answers once its transaction is durable.
+    pub(crate) async fn failed(
+        &self,
+        workflow: WorkflowRecord,
+        events: Vec<EventRow>,
+    ) -> Result<()> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job::Failed {
+            workflow: Box::new(workflow),
+            events,
+            reply,
+        };
+        self.0.send(job).await.map_err(stopped)?;
+        rx.await.map_err(stopped)?
+    }
+
+    /// Whether the writer has stopped.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+}
