@@ -30,8 +30,9 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the API state around an orchestrator.
-    pub fn new(orchestrator: Orchestrator, config: ApiConfig) -> Self {
+    /// Builds the API state around an orchestrator; `metrics` may already observe its store
+    /// (see [`Metrics::observe_store`]).
+    pub fn new(orchestrator: Orchestrator, config: ApiConfig, metrics: Arc<Metrics>) -> Self {
         let limiter = config.rate_limit.map(|r| {
             let burst = NonZeroU32::new(r.requests).expect("rate limit parser rejects 0");
             let period = Duration::from_secs(r.per_seconds.into()) / r.requests;
@@ -40,7 +41,6 @@ impl App {
                 .allow_burst(burst);
             Arc::new(RateLimiter::keyed(quota))
         });
-        let metrics = Arc::new(Metrics::new());
         let observed = metrics.clone();
         let orchestrator =
             orchestrator.with_observer(Arc::new(move |w| observed.observe_workflow(w)));

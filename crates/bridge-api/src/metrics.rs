@@ -23,6 +23,13 @@ pub(crate) struct TransitionLabels {
     pub(crate) to: String,
 }
 
+/// Labels of `database_query_duration_seconds`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct DatabaseLabels {
+    pub(crate) operation: &'static str,
+    pub(crate) outcome: &'static str,
+}
+
 /// Labels of `circuit_breaker_state`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct BreakerLabels {
@@ -51,6 +58,12 @@ pub struct Metrics {
     transitions: Family<TransitionLabels, Counter>,
     /// 0 closed, 1 open, 2 half-open, per service.
     breakers: Family<BreakerLabels, Gauge>,
+    /// Store operation latency by operation and outcome.
+    database_seconds: Family<DatabaseLabels, Histogram, fn() -> Histogram>,
+    /// Pooled connections checked out (PostgreSQL), refreshed on each scrape.
+    active_connections: Gauge,
+    /// Times the pool was seen above 90 % utilisation.
+    pool_exhaustion_warnings: Counter,
 }
 
 impl Default for Metrics {
@@ -109,8 +122,32 @@ impl Metrics {
             "0 closed, 1 open, 2 half-open",
             breakers.clone(),
         );
+        let database_seconds =
+            Family::<DatabaseLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                request_histogram,
+            );
+        registry.register(
+            "database_query_duration_seconds",
+            "Store operation latency (a write includes its group commit)",
+            database_seconds.clone(),
+        );
+        let active_connections = Gauge::default();
+        registry.register(
+            "active_connections",
+            "Database connections checked out of the pool",
+            active_connections.clone(),
+        );
+        let pool_exhaustion_warnings = Counter::default();
+        registry.register(
+            "pool_exhaustion_warnings",
+            "Times the database pool was seen above 90% utilisation",
+            pool_exhaustion_warnings.clone(),
+        );
         Self {
             registry,
+            database_seconds,
+            active_connections,
+            pool_exhaustion_warnings,
             hash_seconds,
             request_seconds,
             stamps_created,
@@ -128,6 +165,17 @@ impl Metrics {
                 service: service.to_owned(),
             })
             .set(value);
+    }
+
+    /// Refreshes the pool gauges from the store (on each scrape).
+    pub(crate) fn set_pool(&self, pool: &bridge_store::PoolStatus) {
+        self.active_connections.set(i64::from(pool.active));
+        // The store counts; the counter catches up (it only ever grows).
+        let seen = self.pool_exhaustion_warnings.get();
+        if pool.exhaustion_warnings > seen {
+            self.pool_exhaustion_warnings
+                .inc_by(pool.exhaustion_warnings - seen);
+        }
     }
 
     /// Records a finished workflow.
@@ -148,5 +196,17 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
         out
+    }
+}
+
+impl bridge_store::StoreObserver for Metrics {
+    fn operation(&self, operation: &'static str, seconds: f64, ok: bool) {
+        let labels = DatabaseLabels {
+            operation,
+            outcome: if ok { "ok" } else { "error" },
+        };
+        self.database_seconds
+            .get_or_create(&labels)
+            .observe(seconds);
     }
 }

@@ -30,10 +30,22 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match e {
             sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => Self::Unavailable(e.to_string()),
+            sqlx::Error::Database(ref db) if db.code().is_some_and(|c| is_outage(&c)) => {
+                Self::Unavailable(e.to_string())
+            }
             other => Self::Database(other),
         }
     }
+}
+
+/// PostgreSQL SQLSTATEs that mean "the server is not there right now", not "bad request":
+/// class 08 (connection exception), 57P01–57P03 (shutdown, crash, cannot connect now),
+/// 53300 (too many connections) and 3D000 (the database we run on was dropped).
+fn is_outage(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "3D000")
 }

@@ -2,11 +2,14 @@
 //!
 //! Handlers and nodes never see SQL: they hand the store a unit of work (a stamp and its
 //! outbox events) and get typed records back. The embedded backend is SQLite in WAL mode
-//! with a single writer task that group-commits concurrent units of work; PostgreSQL plugs in
-//! behind the same trait.
+//! with a single writer task that group-commits concurrent units of work; PostgreSQL (pooled,
+//! behind a circuit breaker) implements the same trait with the same behaviour.
 
+mod batch;
 mod error;
 mod model;
+mod observed;
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -16,7 +19,22 @@ pub use error::{Result, StoreError};
 pub use model::{
     EventRow, StampOutcome, StampRecord, StampWrite, StepRecord, TransitionRecord, WorkflowRecord,
 };
+pub use observed::{Observed, StoreObserver};
+pub use postgres::{PgOptions, PgStore};
 pub use sqlite::SqliteStore;
+
+/// The database's connection pool, for metrics and health (PostgreSQL only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections checked out.
+    pub active: u32,
+    /// Connections open and idle.
+    pub idle: u32,
+    /// The pool's maximum.
+    pub max: u32,
+    /// Times utilisation was seen above 90 % (monotonic).
+    pub exhaustion_warnings: u64,
+}
 
 /// The persistence boundary. Implementations are cheap to clone behind an `Arc`.
 #[async_trait]
@@ -50,4 +68,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Backend name for health output (`sqlite`, `postgres`).
     fn backend(&self) -> &'static str;
+
+    /// The connection pool, where the backend has one.
+    fn pool_status(&self) -> Option<PoolStatus> {
+        None
+    }
+
+    /// The database circuit breaker's state, where the backend has one.
+    fn breaker_state(&self) -> Option<bridge_core::breaker::BreakerState> {
+        None
+    }
 }

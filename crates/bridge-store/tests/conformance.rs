@@ -7,7 +7,7 @@ use bridge_store::{
     EventRow, SqliteStore, StampOutcome, StampRecord, StampWrite, StepRecord, Store,
     TransitionRecord, WorkflowRecord,
 };
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use uuid::Uuid;
 
 fn write(ns: &str, content: &[u8]) -> StampWrite {
@@ -161,6 +161,54 @@ async fn workflow_rows_go_with_their_stamp<S: Store>(s: S) {
     assert!(s.get_workflow(Uuid::now_v7()).await.unwrap().is_none());
 }
 
+async fn hostile_strings_round_trip_verbatim<S: Store>(s: S) {
+    let hostile = [
+        "'; DROP TABLE metadata_stamps; --",
+        "\" OR 1=1 --",
+        "$1 $$ dollar $$ \\x00 %s %n {}",
+        "ünïcödé 🦀 \u{202e}rtl",
+        "line\nbreak\ttab\r",
+    ];
+    for (i, h) in hostile.iter().enumerate() {
+        let mut w = write(h, format!("hostile {i}").as_bytes());
+        let t = Utc::now().trunc_subsecs(6);
+        w.stamp.created_at = t;
+        w.stamp.file_path = Some(format!("{h}.txt"));
+        w.stamp.content_type = (*h).into();
+        w.stamp.stamp = (*h).into();
+        w.stamp.op_id = Some((*h).into());
+        w.stamp.metadata = Some(serde_json::json!({ *h: [h, {"nested": h}] }));
+        let wf = w.workflow.as_mut().unwrap();
+        wf.started_at = t;
+        wf.completed_at = Some(t);
+        wf.intelligence = Some(serde_json::json!({"summary": h}));
+        for step in &mut wf.steps {
+            step.step_name = (*h).into();
+            step.error = Some((*h).into());
+        }
+        for tr in &mut wf.transitions {
+            tr.reason = Some((*h).into());
+            tr.created_at = t;
+        }
+        let expected_workflow = w.workflow.clone().unwrap();
+        s.record_stamp(w.clone()).await.unwrap();
+        let hash = hash_bytes(format!("hostile {i}").as_bytes());
+        let got = s.get_stamp(Some(h), &hash).await.unwrap().unwrap();
+        assert_eq!(got, w.stamp, "stamp with {h:?}");
+        let got = s
+            .get_workflow(expected_workflow.workflow_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, expected_workflow, "workflow with {h:?}");
+    }
+    assert!(s
+        .get_stamp(Some("' OR '1'='1"), &hash_bytes(b"hostile 0"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
 async fn concurrent_duplicates_make_one_row<S: Store>(s: Arc<S>) {
     let tasks: Vec<_> = (0..200)
         .map(|_| {
@@ -212,6 +260,46 @@ async fn concurrent_distinct_all_land<S: Store>(s: Arc<S>) {
     assert_eq!(s.pending_events().await.unwrap(), 200);
 }
 
+/// Every scenario as a test of one backend; `$store` is an async block giving
+/// `(guard, store)`, the guard keeping the database alive for the test.
+macro_rules! conformance {
+    ($backend:ident, $store:expr) => {
+        mod $backend {
+            use super::*;
+
+            #[tokio::test]
+            async fn created_then_existing() {
+                let (_g, s) = $store.await;
+                super::super::created_then_existing(s).await;
+            }
+
+            #[tokio::test]
+            async fn workflow_rows_go_with_their_stamp() {
+                let (_g, s) = $store.await;
+                super::super::workflow_rows_go_with_their_stamp(s).await;
+            }
+
+            #[tokio::test]
+            async fn hostile_strings_round_trip_verbatim() {
+                let (_g, s) = $store.await;
+                super::super::hostile_strings_round_trip_verbatim(s).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_duplicates_make_one_row() {
+                let (_g, s) = $store.await;
+                super::super::concurrent_duplicates_make_one_row(Arc::new(s)).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_distinct_all_land() {
+                let (_g, s) = $store.await;
+                super::super::concurrent_distinct_all_land(Arc::new(s)).await;
+            }
+        }
+    };
+}
+
 mod sqlite {
     use super::*;
 
@@ -221,29 +309,7 @@ mod sqlite {
         (dir, s)
     }
 
-    #[tokio::test]
-    async fn created_then_existing() {
-        let (_d, s) = store().await;
-        super::created_then_existing(s).await;
-    }
-
-    #[tokio::test]
-    async fn workflow_rows_go_with_their_stamp() {
-        let (_d, s) = store().await;
-        super::workflow_rows_go_with_their_stamp(s).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_duplicates_make_one_row() {
-        let (_d, s) = store().await;
-        super::concurrent_duplicates_make_one_row(Arc::new(s)).await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn concurrent_distinct_all_land() {
-        let (_d, s) = store().await;
-        super::concurrent_distinct_all_land(Arc::new(s)).await;
-    }
+    conformance!(scenarios, super::store());
 
     #[tokio::test]
     async fn survives_reopen_and_migrate_is_idempotent() {
@@ -261,5 +327,99 @@ mod sqlite {
             .unwrap();
         assert_eq!(got.unwrap().stamp_id, w.stamp.stamp_id);
         s.ping().await.unwrap();
+    }
+}
+
+mod postgres {
+    use super::*;
+    use bridge_store::{PgOptions, PgStore};
+
+    /// The cluster `scripts/test` starts (`scripts/pg`). Not optional: a PostgreSQL test that
+    /// skipped itself would pass with the backend missing.
+    fn admin_url() -> String {
+        std::env::var("OMNINODE_TEST_PG_URL")
+            .expect("OMNINODE_TEST_PG_URL is not set: run ./scripts/test, which starts PostgreSQL")
+    }
+
+    fn options(url: String) -> PgOptions {
+        let mut o = PgOptions::new(url);
+        // Many tests share one cluster.
+        o.min_connections = 1;
+        o.max_connections = 8;
+        o
+    }
+
+    async fn store() -> ((), PgStore) {
+        let url = PgStore::scratch_database(&admin_url()).await.unwrap();
+        ((), PgStore::connect(options(url)).await.unwrap())
+    }
+
+    conformance!(scenarios, super::store());
+
+    #[tokio::test]
+    async fn survives_reconnect_and_migrate_is_idempotent() {
+        let url = PgStore::scratch_database(&admin_url()).await.unwrap();
+        let w = write("ns", b"persist me");
+        {
+            let s = PgStore::connect(options(url.clone())).await.unwrap();
+            s.record_stamp(w.clone()).await.unwrap();
+        }
+        PgStore::migrate(&url).await.unwrap();
+        let s = PgStore::connect(options(url)).await.unwrap();
+        let got = s
+            .get_stamp(Some("ns"), &hash_bytes(b"persist me"))
+            .await
+            .unwrap();
+        assert_eq!(got.unwrap().stamp_id, w.stamp.stamp_id);
+        s.ping().await.unwrap();
+        assert_eq!(s.backend(), "postgres");
+        let pool = s.pool_status().unwrap();
+        assert_eq!(pool.max, 8);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_database_fails_fast_and_opens_the_breaker() {
+        let url = PgStore::scratch_database(&admin_url()).await.unwrap();
+        let s = PgStore::connect(options(url.clone())).await.unwrap();
+        // Drop the database under the store: every connection is gone, new ones are refused.
+        let mut admin = sqlx::ConnectOptions::connect(
+            &admin_url()
+                .parse::<sqlx::postgres::PgConnectOptions>()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let name = url.rsplit('/').next().unwrap().to_owned();
+        sqlx::Executor::execute(
+            &mut admin,
+            format!("DROP DATABASE {name} WITH (FORCE)").as_str(),
+        )
+        .await
+        .unwrap();
+        let mut errors = Vec::new();
+        for i in 0..8 {
+            let started = std::time::Instant::now();
+            let e = s
+                .record_stamp(write("gone", format!("{i}").as_bytes()))
+                .await
+                .unwrap_err();
+            assert!(started.elapsed() < std::time::Duration::from_secs(5), "{e}");
+            errors.push(e);
+        }
+        assert!(
+            errors
+                .iter()
+                .all(|e| matches!(e, bridge_store::StoreError::Unavailable(_))),
+            "{errors:?}"
+        );
+        assert_eq!(
+            s.breaker_state(),
+            Some(bridge_core::breaker::BreakerState::Open)
+        );
+        assert!(errors
+            .last()
+            .unwrap()
+            .to_string()
+            .contains("circuit breaker open"));
     }
 }

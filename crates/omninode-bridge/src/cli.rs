@@ -62,6 +62,18 @@ pub(crate) struct StoreArgs {
     /// `postgres://…` selects PostgreSQL; unset → SQLite in the data dir.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
+    /// PostgreSQL: connections kept open.
+    #[arg(long, env = "ONEX_DB_POOL_MIN", default_value_t = 10)]
+    pub(crate) db_pool_min: u32,
+    /// PostgreSQL: most connections open at once.
+    #[arg(long, env = "ONEX_DB_POOL_MAX", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub(crate) db_pool_max: u32,
+    /// PostgreSQL: longest wait for a pooled connection before answering 503 (ms).
+    #[arg(long, env = "ONEX_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) db_acquire_timeout_ms: u64,
+    /// PostgreSQL: how long the database circuit breaker stays open before probing (ms).
+    #[arg(long, env = "ONEX_DB_BREAKER_OPEN_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) db_breaker_open_ms: u64,
 }
 
 #[derive(Debug, Args)]

@@ -29,16 +29,26 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
     let ping = store.ping().await;
     let latency_ms = t.elapsed().as_secs_f64() * 1000.0;
     let pending = store.pending_events().await.ok();
+    let mut info = json!({"backend": store.backend()});
+    if ping.is_ok() {
+        info["latency_ms"] = json!(latency_ms);
+    }
+    if let Some(pool) = store.pool_status() {
+        info["pool"] = json!({"active": pool.active, "idle": pool.idle, "max": pool.max});
+    }
+    if let Some(state) = store.breaker_state() {
+        info["circuit_breaker"] = json!(state.as_str());
+    }
     let database = match &ping {
         Ok(()) => Component {
             status: "healthy",
             detail: None,
-            info: json!({"backend": store.backend(), "latency_ms": latency_ms}),
+            info,
         },
         Err(e) => Component {
             status: "unhealthy",
             detail: Some(e.to_string()),
-            info: json!({"backend": store.backend()}),
+            info,
         },
     };
     // Not configured in embedded mode: events stay in the local event log (SPEC §1).
@@ -124,6 +134,12 @@ pub(crate) async fn metrics(State(app): State<App>) -> Response {
     }
     if let Some(st) = app.orchestrator.intelligence_status() {
         app.metrics.set_breaker("onextree", st.breaker.as_gauge());
+    }
+    if let Some(pool) = app.store().pool_status() {
+        app.metrics.set_pool(&pool);
+    }
+    if let Some(state) = app.store().breaker_state() {
+        app.metrics.set_breaker("database", state.as_gauge());
     }
     (
         [(

@@ -17,7 +17,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Connection};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
+
+use crate::batch::Queue;
 
 use crate::{
     EventRow, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError, WorkflowRecord,
@@ -32,7 +34,7 @@ pub struct SqliteStore {
     /// Read-only connections; WAL lets them run beside the writer.
     readers: SqlitePool,
     /// Queue of the writer task; every write goes through it.
-    writer: mpsc::Sender<writer::Job>,
+    writer: Queue,
     /// Keeps the writer task's handle alive for as long as any clone exists.
     _task: Arc<tokio::task::JoinHandle<()>>,
 }
@@ -69,7 +71,7 @@ impl SqliteStore {
         let task = tokio::spawn(writer::run(conn, rx));
         Ok(Self {
             readers,
-            writer: tx,
+            writer: Queue(tx),
             _task: Arc::new(task),
         })
     }
@@ -87,29 +89,12 @@ impl SqliteStore {
         conn.close().await?;
         Ok(())
     }
-
-    async fn send(&self, job: writer::Job) -> Result<()> {
-        self.writer
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Unavailable("writer stopped".into()))
-    }
-}
-
-fn stopped<T>(_: T) -> StoreError {
-    StoreError::Unavailable("writer stopped".into())
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn record_stamp(&self, write: StampWrite) -> Result<StampOutcome> {
-        let (reply, rx) = oneshot::channel();
-        self.send(writer::Job::Stamp {
-            write: Box::new(write),
-            reply,
-        })
-        .await?;
-        rx.await.map_err(stopped)?
+        self.writer.stamp(write).await
     }
 
     async fn record_failed_workflow(
@@ -117,14 +102,7 @@ impl Store for SqliteStore {
         workflow: WorkflowRecord,
         events: Vec<EventRow>,
     ) -> Result<()> {
-        let (reply, rx) = oneshot::channel();
-        self.send(writer::Job::Failed {
-            workflow: Box::new(workflow),
-            events,
-            reply,
-        })
-        .await?;
-        rx.await.map_err(stopped)?
+        self.writer.failed(workflow, events).await
     }
 
     async fn get_workflow(&self, workflow_id: uuid::Uuid) -> Result<Option<WorkflowRecord>> {

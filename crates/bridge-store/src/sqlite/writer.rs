@@ -11,15 +11,15 @@ use std::collections::HashSet;
 
 use sqlx::sqlite::{Sqlite, SqliteConnection};
 use sqlx::{Connection, Executor, QueryBuilder, Row};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::rows::stamp_from_row;
 use super::sql::{
     insert_events, insert_stamps, insert_steps, insert_transitions, insert_workflows,
 };
+use crate::batch::{Done, Job};
 use crate::{
-    EventRow, Result, StampOutcome, StampRecord, StampWrite, StepRecord, TransitionRecord,
-    WorkflowRecord,
+    EventRow, Result, StampOutcome, StampRecord, StepRecord, TransitionRecord, WorkflowRecord,
 };
 
 /// How many units of work may wait for the writer (back-pressure beyond that).
@@ -28,56 +28,6 @@ pub(super) const QUEUE_DEPTH: usize = 4096;
 const MAX_BATCH: usize = 256;
 /// Largest multi-row INSERT (rows); 256 × 14 parameters stays under SQLite's limit.
 const MAX_ROWS_PER_INSERT: usize = 256;
-
-/// A unit of work and where to send its outcome.
-pub(super) enum Job {
-    /// A stamp with its workflow and events.
-    Stamp {
-        write: Box<StampWrite>,
-        reply: oneshot::Sender<Result<StampOutcome>>,
-    },
-    /// A failed workflow with its events (no stamp).
-    Failed {
-        workflow: Box<WorkflowRecord>,
-        events: Vec<EventRow>,
-        reply: oneshot::Sender<Result<()>>,
-    },
-}
-
-/// What a job produced.
-enum Done {
-    Stamp(Box<StampOutcome>),
-    Failed,
-}
-
-impl Job {
-    fn reply(self, result: Result<Done>) {
-        match (self, result) {
-            (Job::Stamp { reply, .. }, Ok(Done::Stamp(o))) => {
-                let _ = reply.send(Ok(*o));
-            }
-            (Job::Failed { reply, .. }, Ok(Done::Failed)) => {
-                let _ = reply.send(Ok(()));
-            }
-            (Job::Stamp { reply, .. }, Err(e)) => {
-                let _ = reply.send(Err(e));
-            }
-            (Job::Failed { reply, .. }, Err(e)) => {
-                let _ = reply.send(Err(e));
-            }
-            (Job::Stamp { reply, .. }, Ok(Done::Failed)) => {
-                let _ = reply.send(Err(crate::StoreError::Unavailable(
-                    "writer mixed up replies".into(),
-                )));
-            }
-            (Job::Failed { reply, .. }, Ok(Done::Stamp(_))) => {
-                let _ = reply.send(Err(crate::StoreError::Unavailable(
-                    "writer mixed up replies".into(),
-                )));
-            }
-        }
-    }
-}
 
 /// Runs until every sender is gone.
 pub(super) async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {

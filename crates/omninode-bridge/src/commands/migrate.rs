@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use bridge_store::SqliteStore;
+use bridge_store::{PgStore, SqliteStore};
 
 use super::{backend, Backend};
 use crate::cli::StoreArgs;
@@ -13,6 +13,9 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<ExitCode> {
         Backend::Sqlite => SqliteStore::migrate(&args.data_dir)
             .await
             .with_context(|| format!("migrating {}", args.data_dir.display()))?,
+        Backend::Postgres(options) => PgStore::migrate(&options.url)
+            .await
+            .context("migrating the PostgreSQL database")?,
     }
     println!("migrations applied");
     Ok(ExitCode::SUCCESS)

@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::bail;
-use bridge_store::{SqliteStore, Store};
+use std::time::Duration;
+
+use bridge_store::{PgOptions, PgStore, SqliteStore, Store};
 
 use crate::cli::{Command, StoreArgs};
 
@@ -30,13 +32,26 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
 /// The backend a database URL selects.
 enum Backend {
     Sqlite,
+    Postgres(PgOptions),
 }
 
 fn backend(args: &StoreArgs) -> anyhow::Result<Backend> {
     match args.database_url.as_deref() {
         None => Ok(Backend::Sqlite),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            bail!("the PostgreSQL backend is not available in this build yet; unset DATABASE_URL to use the embedded SQLite store")
+            if args.db_pool_min > args.db_pool_max {
+                bail!(
+                    "--db-pool-min ({}) exceeds --db-pool-max ({})",
+                    args.db_pool_min,
+                    args.db_pool_max
+                );
+            }
+            let mut options = PgOptions::new(url);
+            options.min_connections = args.db_pool_min;
+            options.max_connections = args.db_pool_max;
+            options.acquire_timeout = Duration::from_millis(args.db_acquire_timeout_ms);
+            options.breaker.open_ms = args.db_breaker_open_ms;
+            Ok(Backend::Postgres(options))
         }
         Some(url) if url.starts_with("sqlite:") => {
             bail!("use --data-dir for the embedded store instead of a sqlite: URL")
@@ -55,6 +70,12 @@ async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
                     args.data_dir.display()
                 ))
             })?;
+            Ok(Arc::new(store))
+        }
+        Backend::Postgres(options) => {
+            let store = PgStore::connect(options)
+                .await
+                .map_err(|e| anyhow::anyhow!(e).context("cannot open the PostgreSQL store"))?;
             Ok(Arc::new(store))
         }
     }

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use bridge_api::{router, ApiConfig, App};
+use bridge_api::{router, ApiConfig, App, Metrics};
 use bridge_nodes::{OnextreeClient, Orchestrator};
+use bridge_store::{Observed, Store};
 use tokio::net::TcpListener;
 
 use super::open_store;
@@ -49,7 +50,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         steps = contracts.orchestrator.workflow.steps.len(),
         "contracts loaded"
     );
-    let store = open_store(&args.store).await?;
+    let metrics = Arc::new(Metrics::new());
+    let store: Arc<dyn Store> = Arc::new(Observed::new(
+        open_store(&args.store).await?,
+        metrics.clone(),
+    ));
     let config = ApiConfig {
         max_content_bytes: usize::try_from(args.max_content_bytes)
             .context("--max-content-bytes too large")?,
@@ -62,6 +67,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         "on"
     };
+    let store_backend = store.backend();
     let mut orchestrator =
         Orchestrator::new(store, contracts.orchestrator.clone(), &args.environment)
             .context("orchestrator contract")?;
@@ -70,7 +76,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!(e))?;
         orchestrator = orchestrator.with_intelligence(Arc::new(client));
     }
-    let app = App::new(orchestrator, config);
+    let app_backend = store_backend;
+    let app = App::new(orchestrator, config, metrics);
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -78,7 +85,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The first stdout line tells scripts (and tests binding port 0) where we listen.
     println!("listening on http://{addr}");
     std::io::stdout().flush()?;
-    tracing::info!(%addr, data_dir = %args.store.data_dir.display(), auth, "omninode-bridge serving");
+    tracing::info!(%addr, backend = app_backend, auth, "omninode-bridge serving");
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(

@@ -147,8 +147,8 @@ fn bad_cli_input_is_one_line_and_nonzero() {
             "serve",
             "--database-url",
             "postgres://localhost/x",
-            "--data-dir",
-            "d",
+            "--db-pool-min",
+            "60",
         ],
         &[
             "serve",

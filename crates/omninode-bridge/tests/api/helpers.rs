@@ -11,6 +11,48 @@ pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_omninode-bridge")
 }
 
+/// Whether the suite runs against PostgreSQL (`OMNINODE_TEST_BACKEND=postgres`, set by
+/// `scripts/test` for its second pass) rather than the embedded store.
+pub(crate) fn on_postgres() -> bool {
+    match std::env::var("OMNINODE_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("OMNINODE_TEST_BACKEND={other}: expected sqlite or postgres"),
+    }
+}
+
+/// The cluster `scripts/test` started (`scripts/pg`).
+pub(crate) fn pg_admin_url() -> String {
+    std::env::var("OMNINODE_TEST_PG_URL")
+        .expect("OMNINODE_TEST_PG_URL is not set: run ./scripts/test, which starts PostgreSQL")
+}
+
+/// The PostgreSQL database of the server on `data_dir`, if the suite runs on PostgreSQL.
+fn backend_database(data_dir: &Path) -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    let remembered = data_dir.join("test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return Some(url);
+    }
+    // The tests' own runtime cannot be blocked on: create the database from a thread.
+    let admin = pg_admin_url();
+    let url = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(bridge_store::PgStore::scratch_database(&admin))
+            .unwrap()
+    })
+    .join()
+    .unwrap();
+    std::fs::create_dir_all(data_dir).unwrap();
+    std::fs::write(&remembered, &url).unwrap();
+    Some(url)
+}
+
 /// A running server; killed on drop.
 pub(crate) struct Server {
     child: Child,
@@ -28,21 +70,44 @@ impl Server {
         s
     }
 
-    /// Starts a server on `data_dir` (kept by the caller, for restarts).
+    /// Starts a server on PostgreSQL whatever the suite's backend: `data` holds the database
+    /// URL in `test-database-url`.
+    pub(crate) fn start_on_postgres(data: tempfile::TempDir, flags: &[&str]) -> Server {
+        let url = std::fs::read_to_string(data.path().join("test-database-url")).unwrap();
+        let mut s = Server::spawn(data.path(), Some(url), flags);
+        s._dir = Some(data);
+        s
+    }
+
+    /// Starts a server on `data_dir` (kept by the caller, for restarts). With
+    /// `OMNINODE_TEST_BACKEND=postgres` the server runs on a PostgreSQL database of its own,
+    /// created on first use and remembered in `data_dir`, so a restart finds its data again.
     pub(crate) fn start_in(data_dir: &Path, flags: &[&str]) -> Server {
-        let mut child = Command::new(bin())
-            .args([
-                "serve",
-                "--bind",
-                "127.0.0.1:0",
-                "--log-format",
-                "json",
-                "--data-dir",
-            ])
-            .arg(data_dir)
+        Server::spawn(data_dir, backend_database(data_dir), flags)
+    }
+
+    fn spawn(data_dir: &Path, database_url: Option<String>, flags: &[&str]) -> Server {
+        let mut cmd = Command::new(bin());
+        cmd.args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .env_remove("ONEX_API_KEYS")
+        .env_remove("DATABASE_URL");
+        if let Some(url) = database_url {
+            // Small pools: many test servers share one cluster (flags may override).
+            if !flags.contains(&"--db-pool-max") {
+                cmd.args(["--db-pool-min", "1", "--db-pool-max", "8"]);
+            }
+            cmd.env("DATABASE_URL", url);
+        }
+        let mut child = cmd
             .args(flags)
-            .env_remove("ONEX_API_KEYS")
-            .env_remove("DATABASE_URL")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

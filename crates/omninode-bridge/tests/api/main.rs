@@ -1,4 +1,5 @@
-//! End-to-end tests: the real binary, real HTTP on a random port, a real SQLite file.
+//! End-to-end tests: the real binary, real HTTP on a random port, a real database (SQLite,
+//! or PostgreSQL with `OMNINODE_TEST_BACKEND=postgres`).
 
 mod helpers;
 
@@ -9,3 +10,4 @@ mod errors;
 mod intelligence;
 mod limits;
 mod persistence;
+mod postgres;

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use serde_json::json;
+
 use crate::helpers::{stamp_body, Server};
 
 #[tokio::test]
@@ -57,7 +59,7 @@ async fn two_hundred_concurrent_distinct_stamps_all_land() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_identical_stamps_make_one_stamp() {
     let s = Arc::new(Server::start(&[]));
-    let tasks: Vec<_> = (0..100)
+    let tasks: Vec<_> = (0..200)
         .map(|_| {
             let s = s.clone();
             tokio::spawn(async move { s.post("/stamp", &stamp_body("identical\n", "dup")).await })
@@ -72,4 +74,46 @@ async fn concurrent_identical_stamps_make_one_stamp() {
         ids.insert(r.data()["stamp_id"].as_str().unwrap().to_owned());
     }
     assert_eq!((created, ids.len()), (1, 1));
+}
+
+#[tokio::test]
+async fn injection_shaped_strings_are_stored_and_returned_verbatim() {
+    let s = Server::start(&[]);
+    let hostile = [
+        "'; DROP TABLE metadata_stamps; --",
+        "\" OR \"1\"=\"1",
+        "$1 $$x$$ \\x00 %s {0} `rm -rf /`",
+        "ünïcödé 🦀 \u{202e}",
+        "\\u0000 and \u{0}",
+    ];
+    for (i, h) in hostile.iter().enumerate() {
+        let content = format!("hostile {i}\n");
+        let path = format!("dir/{}.txt", h.replace(['\u{0}', '/', '\\'], "_"));
+        let metadata = json!({ *h: [h, {"nested": h}], "plain": h });
+        let op_id = h.replace('\u{0}', "_");
+        let r = s
+            .post(
+                "/stamp",
+                &json!({"content": content, "namespace": "ns", "file_path": path,
+                        "metadata": metadata, "op_id": op_id}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{h:?}: {}", r.body);
+        let hash = r.data()["file_hash"].as_str().unwrap().to_owned();
+        let g = s.get(&format!("/stamp/{hash}?namespace=ns")).await;
+        assert_eq!(g.status, 200, "{}", g.body);
+        assert_eq!(g.data()["file_path"], json!(path), "{h:?}");
+        assert_eq!(g.data()["metadata"], metadata, "{h:?}");
+        assert_eq!(g.data()["op_id"], json!(op_id), "{h:?}");
+    }
+    // Still one table, still answering, and a hostile namespace is refused, not run.
+    let r = s
+        .post(
+            "/stamp",
+            &stamp_body("x\n", "ns'; DROP TABLE metadata_stamps; --"),
+        )
+        .await;
+    r.assert_error(400, "INVALID_NAMESPACE");
+    let again = s.post("/stamp", &stamp_body("hostile 0\n", "ns")).await;
+    assert_eq!(again.status, 200, "{}", again.body);
 }

@@ -1,0 +1,99 @@
+//! A `Store` decorator that times every operation for `database_query_duration_seconds`,
+//! whatever the backend: the backends stay free of metrics code.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use bridge_core::breaker::BreakerState;
+use bridge_core::Blake3Hex;
+
+use crate::{
+    EventRow, PoolStatus, Result, StampOutcome, StampRecord, StampWrite, Store, WorkflowRecord,
+};
+
+/// Receives the store's measurements (the API implements it with Prometheus metrics).
+pub trait StoreObserver: Send + Sync + 'static {
+    /// One store operation finished after `seconds`; `ok` is false if it failed.
+    fn operation(&self, operation: &'static str, seconds: f64, ok: bool);
+}
+
+/// `inner` with every operation reported to `observer`.
+pub struct Observed {
+    inner: Arc<dyn Store>,
+    observer: Arc<dyn StoreObserver>,
+}
+
+impl Observed {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn Store>, observer: Arc<dyn StoreObserver>) -> Self {
+        Self { inner, observer }
+    }
+
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        f: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let started = Instant::now();
+        let result = f.await;
+        self.observer
+            .operation(operation, started.elapsed().as_secs_f64(), result.is_ok());
+        result
+    }
+}
+
+#[async_trait]
+impl Store for Observed {
+    async fn record_stamp(&self, write: StampWrite) -> Result<StampOutcome> {
+        self.timed("record_stamp", self.inner.record_stamp(write))
+            .await
+    }
+
+    async fn record_failed_workflow(
+        &self,
+        workflow: WorkflowRecord,
+        events: Vec<EventRow>,
+    ) -> Result<()> {
+        self.timed(
+            "record_failed_workflow",
+            self.inner.record_failed_workflow(workflow, events),
+        )
+        .await
+    }
+
+    async fn get_workflow(&self, workflow_id: uuid::Uuid) -> Result<Option<WorkflowRecord>> {
+        self.timed("get_workflow", self.inner.get_workflow(workflow_id))
+            .await
+    }
+
+    async fn get_stamp(
+        &self,
+        namespace: Option<&str>,
+        file_hash: &Blake3Hex,
+    ) -> Result<Option<StampRecord>> {
+        self.timed("get_stamp", self.inner.get_stamp(namespace, file_hash))
+            .await
+    }
+
+    async fn pending_events(&self) -> Result<u64> {
+        self.timed("pending_events", self.inner.pending_events())
+            .await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.timed("ping", self.inner.ping()).await
+    }
+
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    fn pool_status(&self) -> Option<PoolStatus> {
+        self.inner.pool_status()
+    }
+
+    fn breaker_state(&self) -> Option<BreakerState> {
+        self.inner.breaker_state()
+    }
+}

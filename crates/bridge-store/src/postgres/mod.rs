@@ -1,0 +1,291 @@
+//! The production backend: PostgreSQL through a pool (min/max connections), with the same
+//! behaviour as the embedded store. A circuit breaker in front of every operation turns a
+//! database outage into fast `Unavailable` errors (503) instead of requests queueing behind
+//! connection timeouts; half-open probes close it again once the database answers.
+
+mod rows;
+mod writer;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bridge_core::breaker::{BreakerState, CircuitBreaker};
+use bridge_core::contract::BreakerSpec;
+use bridge_core::Blake3Hex;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::ConnectOptions;
+use tokio::sync::mpsc;
+
+use crate::batch::Queue;
+use crate::{
+    EventRow, PoolStatus, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError,
+    WorkflowRecord,
+};
+use rows::{stamp_from_row, workflow_from_rows, STAMP_COLUMNS, WORKFLOW_COLUMNS};
+
+/// How to reach PostgreSQL and size the pool.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// `postgres://user@host:port/db`.
+    pub url: String,
+    /// Connections kept open.
+    pub min_connections: u32,
+    /// Most connections open at once.
+    pub max_connections: u32,
+    /// Longest wait for a connection before the request fails with 503.
+    pub acquire_timeout: Duration,
+    /// The database circuit breaker.
+    pub breaker: BreakerSpec,
+}
+
+impl PgOptions {
+    /// SPEC §7 defaults: pool 10–50, breaker opening after 5 consecutive failures.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            min_connections: 10,
+            max_connections: 50,
+            acquire_timeout: Duration::from_secs(3),
+            breaker: BreakerSpec {
+                failure_threshold: 5,
+                open_ms: 2_000,
+                half_open_max_calls: 3,
+            },
+        }
+    }
+}
+
+/// PostgreSQL store. Cloning shares the pool.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    writer: Queue,
+    guard: Arc<Guard>,
+}
+
+/// The breaker and the pool-utilisation watch, consulted around every operation.
+struct Guard {
+    breaker: CircuitBreaker,
+    max_connections: u32,
+    exhaustion_warnings: AtomicU64,
+}
+
+fn connect_options(url: &str) -> Result<PgConnectOptions> {
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?;
+    Ok(options
+        .application_name("omninode-bridge")
+        .log_statements(tracing::log::LevelFilter::Trace))
+}
+
+impl PgStore {
+    /// Connects, applies pending migrations, and starts the writer.
+    pub async fn connect(options: PgOptions) -> Result<Self> {
+        Self::migrate(&options.url).await?;
+        let pool = PgPoolOptions::new()
+            .min_connections(options.min_connections.min(options.max_connections))
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect_options(&options.url)?)
+            .await?;
+        let (tx, rx) = mpsc::channel(writer::QUEUE_DEPTH);
+        tokio::spawn(writer::run(pool.clone(), rx));
+        Ok(Self {
+            pool,
+            writer: Queue(tx),
+            guard: Arc::new(Guard {
+                breaker: CircuitBreaker::new(options.breaker),
+                max_connections: options.max_connections,
+                exhaustion_warnings: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Applies pending migrations (the `migrate` command; also run by `connect`).
+    pub async fn migrate(url: &str) -> Result<()> {
+        let mut conn = connect_options(url)?.connect().await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&mut conn)
+            .await?;
+        sqlx::Connection::close(conn).await?;
+        Ok(())
+    }
+
+    /// Runs `op` behind the breaker: fails fast while it is open, and counts only outages
+    /// (not, say, a constraint violation) as failures.
+    async fn guarded<T>(&self, op: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        self.guard.breaker.try_acquire().map_err(|r| {
+            StoreError::Unavailable(format!("database {r} after repeated failures"))
+        })?;
+        self.watch_pool();
+        let result = op.await;
+        match &result {
+            Err(StoreError::Unavailable(_)) => self.guard.breaker.on_failure(),
+            _ => self.guard.breaker.on_success(),
+        }
+        result
+    }
+
+    fn watch_pool(&self) {
+        let status = self.status();
+        if status.active * 10 > status.max * 9 {
+            let n = self
+                .guard
+                .exhaustion_warnings
+                .fetch_add(1, Ordering::Relaxed);
+            // One line per 100 sightings: under sustained pressure the log would drown.
+            if n % 100 == 0 {
+                tracing::warn!(
+                    active = status.active,
+                    max = status.max,
+                    "database pool above 90% utilisation"
+                );
+            }
+        }
+    }
+
+    /// Creates an empty database named `t_<random>` next to `admin_url`'s and returns its
+    /// URL: one per test, so tests run in parallel against one cluster.
+    #[doc(hidden)]
+    pub async fn scratch_database(admin_url: &str) -> Result<String> {
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = connect_options(admin_url)?.connect().await?;
+        sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await?;
+        sqlx::Connection::close(conn).await?;
+        let mut url = url::Url::parse(admin_url)
+            .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?;
+        url.set_path(&name);
+        Ok(url.to_string())
+    }
+
+    fn status(&self) -> PoolStatus {
+        let size = self.pool.size();
+        let idle = self.pool.num_idle() as u32;
+        PoolStatus {
+            active: size.saturating_sub(idle),
+            idle,
+            max: self.guard.max_connections,
+            exhaustion_warnings: self.guard.exhaustion_warnings.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn record_stamp(&self, write: StampWrite) -> Result<StampOutcome> {
+        self.guarded(self.writer.stamp(write)).await
+    }
+
+    async fn record_failed_workflow(
+        &self,
+        workflow: WorkflowRecord,
+        events: Vec<EventRow>,
+    ) -> Result<()> {
+        self.guarded(self.writer.failed(workflow, events)).await
+    }
+
+    async fn get_workflow(&self, workflow_id: uuid::Uuid) -> Result<Option<WorkflowRecord>> {
+        self.guarded(async {
+            let Some(exec) = sqlx::query(&format!(
+                "SELECT {WORKFLOW_COLUMNS} FROM workflow_executions WHERE workflow_id = $1"
+            ))
+            .bind(workflow_id)
+            .fetch_optional(&self.pool)
+            .await?
+            else {
+                return Ok(None);
+            };
+            let steps = sqlx::query(
+                "SELECT * FROM workflow_steps WHERE workflow_id = $1 ORDER BY step_index",
+            )
+            .bind(workflow_id)
+            .fetch_all(&self.pool)
+            .await?;
+            let transitions = sqlx::query(
+                "SELECT * FROM fsm_transitions WHERE workflow_id = $1 ORDER BY position",
+            )
+            .bind(workflow_id)
+            .fetch_all(&self.pool)
+            .await?;
+            workflow_from_rows(&exec, &steps, &transitions).map(Some)
+        })
+        .await
+    }
+
+    async fn get_stamp(
+        &self,
+        namespace: Option<&str>,
+        file_hash: &Blake3Hex,
+    ) -> Result<Option<StampRecord>> {
+        self.guarded(async {
+            let row = match namespace {
+                Some(ns) => {
+                    sqlx::query(&format!(
+                        "SELECT {STAMP_COLUMNS} FROM metadata_stamps \
+                         WHERE file_hash = $1 AND namespace = $2"
+                    ))
+                    .bind(file_hash.as_str())
+                    .bind(ns)
+                    .fetch_optional(&self.pool)
+                    .await?
+                }
+                None => {
+                    sqlx::query(&format!(
+                        "SELECT {STAMP_COLUMNS} FROM metadata_stamps \
+                         WHERE file_hash = $1 ORDER BY id LIMIT 1"
+                    ))
+                    .bind(file_hash.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?
+                }
+            };
+            row.as_ref().map(stamp_from_row).transpose()
+        })
+        .await
+    }
+
+    async fn pending_events(&self) -> Result<u64> {
+        self.guarded(async {
+            let n: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM event_logs WHERE status = 'pending'")
+                    .fetch_one(&self.pool)
+                    .await?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        // Not behind the breaker's fast-fail: health checks must see the database itself.
+        // Their outcome feeds the breaker, so a monitor's probe can close it after an outage.
+        let result = sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::from);
+        match &result {
+            Ok(()) => self.guard.breaker.on_success(),
+            Err(StoreError::Unavailable(_)) => self.guard.breaker.on_failure(),
+            Err(_) => {}
+        }
+        if self.writer.is_closed() {
+            return Err(StoreError::Unavailable("writer stopped".into()));
+        }
+        result
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn pool_status(&self) -> Option<PoolStatus> {
+        Some(self.status())
+    }
+
+    fn breaker_state(&self) -> Option<BreakerState> {
+        Some(self.guard.breaker.state())
+    }
+}

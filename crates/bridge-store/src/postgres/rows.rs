@@ -1,0 +1,89 @@
+//! Decoding PostgreSQL rows into records, and the column lists that match.
+
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+
+use crate::{Result, StampRecord, StepRecord, StoreError, TransitionRecord, WorkflowRecord};
+
+/// `metadata_stamps` columns as [`stamp_from_row`] reads them (JSON as its text).
+pub(super) const STAMP_COLUMNS: &str = "stamp_id, namespace, file_hash, content_type, file_size, \
+     file_path, stamp_type, sidecar, stamp, metadata::text AS metadata, op_id, workflow_id, \
+     correlation_id, created_at";
+
+/// `workflow_executions` columns as [`workflow_from_rows`] reads them.
+pub(super) const WORKFLOW_COLUMNS: &str = "workflow_id, correlation_id, namespace, state, \
+     stamp_id, error, intelligence::text AS intelligence, started_at, completed_at, duration_ms";
+
+fn json(row: &PgRow, column: &'static str) -> Result<Option<serde_json::Value>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt {
+            column,
+            message: e.to_string(),
+        })
+}
+
+pub(super) fn stamp_from_row(row: &PgRow) -> Result<StampRecord> {
+    Ok(StampRecord {
+        stamp_id: row.try_get("stamp_id")?,
+        namespace: row.try_get("namespace")?,
+        file_hash: row.try_get("file_hash")?,
+        content_type: row.try_get("content_type")?,
+        file_size: row.try_get("file_size")?,
+        file_path: row.try_get("file_path")?,
+        stamp_type: row.try_get("stamp_type")?,
+        sidecar: row.try_get("sidecar")?,
+        stamp: row.try_get("stamp")?,
+        metadata: json(row, "metadata")?,
+        op_id: row.try_get("op_id")?,
+        workflow_id: row.try_get("workflow_id")?,
+        correlation_id: row.try_get("correlation_id")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub(super) fn workflow_from_rows(
+    exec: &PgRow,
+    steps: &[PgRow],
+    transitions: &[PgRow],
+) -> Result<WorkflowRecord> {
+    Ok(WorkflowRecord {
+        workflow_id: exec.try_get("workflow_id")?,
+        correlation_id: exec.try_get("correlation_id")?,
+        namespace: exec.try_get("namespace")?,
+        state: exec.try_get("state")?,
+        stamp_id: exec.try_get("stamp_id")?,
+        error: exec.try_get("error")?,
+        intelligence: json(exec, "intelligence")?,
+        started_at: exec.try_get("started_at")?,
+        completed_at: exec.try_get("completed_at")?,
+        duration_ms: exec
+            .try_get::<Option<f64>, _>("duration_ms")?
+            .unwrap_or_default(),
+        steps: steps
+            .iter()
+            .map(|r| {
+                Ok(StepRecord {
+                    step_index: r.try_get::<i32, _>("step_index")?.into(),
+                    step_name: r.try_get("step_name")?,
+                    status: r.try_get("status")?,
+                    attempts: r.try_get::<i32, _>("attempts")?.into(),
+                    duration_ms: r.try_get("duration_ms")?,
+                    error: r.try_get("error")?,
+                })
+            })
+            .collect::<Result<_>>()?,
+        transitions: transitions
+            .iter()
+            .map(|r| {
+                Ok(TransitionRecord {
+                    from_state: r.try_get("from_state")?,
+                    to_state: r.try_get("to_state")?,
+                    reason: r.try_get("reason")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<_>>()?,
+    })
+}
