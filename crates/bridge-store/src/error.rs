@@ -49,3 +49,21 @@ impl From<sqlx::Error> for StoreError {
 fn is_outage(code: &str) -> bool {
     code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "3D000")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_outage;
+
+    #[test]
+    fn outages_are_told_apart_from_bad_requests() {
+        for code in [
+            "08000", "08006", "57P01", "57P02", "57P03", "53300", "3D000",
+        ] {
+            assert!(is_outage(code), "{code}");
+        }
+        // Unique violation, syntax error, invalid text, serialization failure: not outages.
+        for code in ["23505", "42601", "22P02", "40001"] {
+            assert!(!is_outage(code), "{code}");
+        }
+    }
+}

@@ -422,4 +422,27 @@ mod postgres {
             .to_string()
             .contains("circuit breaker open"));
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_saturated_pool_is_counted() {
+        let url = PgStore::scratch_database(&admin_url()).await.unwrap();
+        let mut o = options(url);
+        o.min_connections = 0;
+        o.max_connections = 2;
+        let s = Arc::new(PgStore::connect(o).await.unwrap());
+        assert_eq!(s.pool_status().unwrap().exhaustion_warnings, 0);
+        let h = hash_bytes(b"nothing");
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move { s.get_stamp(Some("ns"), &h).await.unwrap() })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap().is_none());
+        }
+        let pool = s.pool_status().unwrap();
+        assert!(pool.exhaustion_warnings > 0, "{pool:?}");
+        assert!(pool.active + pool.idle <= 2, "{pool:?}");
+    }
 }
