@@ -55,15 +55,21 @@ impl Job {
     }
 }
 
-/// The sending side of a writer's queue: submits a job and waits for its reply.
-#[derive(Clone)]
-pub(crate) struct Queue(pub(crate) mpsc::Sender<Job>);
+/// The sending side of a writer's queue (of jobs, or of anything a job converts into):
+/// submits a job and waits for its reply.
+pub(crate) struct Queue<M = Job>(pub(crate) mpsc::Sender<M>);
+
+impl<M> Clone for Queue<M> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
 
 fn stopped<T>(_: T) -> StoreError {
     StoreError::Unavailable("writer stopped".into())
 }
 
-impl Queue {
+impl<M: From<Job>> Queue<M> {
     /// Submits a stamp; answers once its transaction is durable.
     pub(crate) async fn stamp(&self, write: StampWrite) -> Result<StampOutcome> {
         let (reply, rx) = oneshot::channel();
@@ -71,7 +77,7 @@ impl Queue {
             write: Box::new(write),
             reply,
         };
-        self.0.send(job).await.map_err(stopped)?;
+        self.0.send(M::from(job)).await.map_err(stopped)?;
         rx.await.map_err(stopped)?
     }
 
@@ -87,7 +93,7 @@ impl Queue {
             events,
             reply,
         };
-        self.0.send(job).await.map_err(stopped)?;
+        self.0.send(M::from(job)).await.map_err(stopped)?;
         rx.await.map_err(stopped)?
     }
 

@@ -17,7 +17,8 @@ use bridge_core::Blake3Hex;
 
 pub use error::{Result, StoreError};
 pub use model::{
-    EventRow, StampOutcome, StampRecord, StampWrite, StepRecord, TransitionRecord, WorkflowRecord,
+    EventRow, NamespaceState, StampOutcome, StampRecord, StampWrite, StepRecord, TransitionRecord,
+    WorkflowRecord,
 };
 pub use observed::{Observed, StoreObserver};
 pub use postgres::{PgOptions, PgStore};
@@ -59,6 +60,14 @@ pub trait Store: Send + Sync + 'static {
         namespace: Option<&str>,
         file_hash: &Blake3Hex,
     ) -> Result<Option<StampRecord>>;
+
+    /// A namespace's aggregates, if any were saved.
+    async fn get_namespace_state(&self, namespace: &str) -> Result<Option<NamespaceState>>;
+
+    /// Optimistic-lock save: stores `state` with version `state.version + 1` if the stored
+    /// version is still `state.version` (0: no row yet). `false` on a conflict (another
+    /// writer saved first): nothing is written and the caller retries from a fresh read.
+    async fn save_namespace_state(&self, state: &NamespaceState) -> Result<bool>;
 
     /// Number of events not yet delivered (the outbox depth).
     async fn pending_events(&self) -> Result<u64>;

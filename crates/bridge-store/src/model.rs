@@ -139,3 +139,47 @@ pub struct TransitionRecord {
     /// When.
     pub created_at: DateTime<Utc>,
 }
+
+/// Per-namespace aggregates of the reducer (`bridge_states`), with its optimistic-lock
+/// version.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NamespaceState {
+    /// The namespace.
+    pub namespace: String,
+    /// Stamps counted.
+    pub total_stamps: i64,
+    /// Sum of their sizes.
+    pub total_size_bytes: i64,
+    /// Distinct content types, sorted.
+    pub file_types: Vec<String>,
+    /// Workflows counted.
+    pub workflow_count: i64,
+    /// Earliest stamp counted.
+    pub first_stamp_at: Option<DateTime<Utc>>,
+    /// Latest stamp counted.
+    pub last_stamp_at: Option<DateTime<Utc>>,
+    /// The last event applied (the reducer's cursor: replays never double-count).
+    pub last_event_seq: i64,
+    /// Incremented by every successful save; 0 before the first.
+    pub version: i64,
+    /// Time of the last save.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl NamespaceState {
+    /// Nothing counted yet (version 0: not stored).
+    pub fn empty(namespace: impl Into<String>) -> Self {
+        Self {
+            namespace: namespace.into(),
+            total_stamps: 0,
+            total_size_bytes: 0,
+            file_types: Vec::new(),
+            workflow_count: 0,
+            first_stamp_at: None,
+            last_stamp_at: None,
+            last_event_seq: 0,
+            version: 0,
+            updated_at: Utc::now(),
+        }
+    }
+}

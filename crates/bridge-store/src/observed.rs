@@ -9,7 +9,8 @@ use bridge_core::breaker::BreakerState;
 use bridge_core::Blake3Hex;
 
 use crate::{
-    EventRow, PoolStatus, Result, StampOutcome, StampRecord, StampWrite, Store, WorkflowRecord,
+    EventRow, NamespaceState, PoolStatus, Result, StampOutcome, StampRecord, StampWrite, Store,
+    WorkflowRecord,
 };
 
 /// Receives the store's measurements (the API implements it with Prometheus metrics).
@@ -74,6 +75,22 @@ impl Store for Observed {
     ) -> Result<Option<StampRecord>> {
         self.timed("get_stamp", self.inner.get_stamp(namespace, file_hash))
             .await
+    }
+
+    async fn get_namespace_state(&self, namespace: &str) -> Result<Option<NamespaceState>> {
+        self.timed(
+            "get_namespace_state",
+            self.inner.get_namespace_state(namespace),
+        )
+        .await
+    }
+
+    async fn save_namespace_state(&self, state: &NamespaceState) -> Result<bool> {
+        self.timed(
+            "save_namespace_state",
+            self.inner.save_namespace_state(state),
+        )
+        .await
     }
 
     async fn pending_events(&self) -> Result<u64> {

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use bridge_core::hash::hash_bytes;
 use bridge_store::{
-    EventRow, SqliteStore, StampOutcome, StampRecord, StampWrite, StepRecord, Store,
-    TransitionRecord, WorkflowRecord,
+    EventRow, NamespaceState, SqliteStore, StampOutcome, StampRecord, StampWrite, StepRecord,
+    Store, TransitionRecord, WorkflowRecord,
 };
 use chrono::{SubsecRound, Utc};
 use uuid::Uuid;
@@ -209,6 +209,71 @@ async fn hostile_strings_round_trip_verbatim<S: Store>(s: S) {
         .is_none());
 }
 
+async fn optimistic_lock_refuses_stale_writers<S: Store>(s: Arc<S>) {
+    assert!(s.get_namespace_state("agg").await.unwrap().is_none());
+    let t = Utc::now().trunc_subsecs(6);
+    let mut first = NamespaceState::empty("agg");
+    first.total_stamps = 2;
+    first.total_size_bytes = 30;
+    first.file_types = vec!["text/plain".into(), "text/x-python".into()];
+    first.workflow_count = 2;
+    first.first_stamp_at = Some(t);
+    first.last_stamp_at = Some(t);
+    first.last_event_seq = 7;
+    first.updated_at = t;
+    assert!(s.save_namespace_state(&first).await.unwrap());
+    // A second "first save" lost the race: refused, nothing written.
+    let mut rival = NamespaceState::empty("agg");
+    rival.total_stamps = 99;
+    assert!(!s.save_namespace_state(&rival).await.unwrap());
+    let stored = s.get_namespace_state("agg").await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        NamespaceState {
+            version: 1,
+            ..first.clone()
+        }
+    );
+    // A writer holding version 1 wins once; the same stale copy is then refused.
+    let mut next = stored.clone();
+    next.total_stamps = 3;
+    assert!(s.save_namespace_state(&next).await.unwrap());
+    assert!(!s.save_namespace_state(&next).await.unwrap());
+    assert_eq!(
+        s.get_namespace_state("agg").await.unwrap().unwrap().version,
+        2
+    );
+
+    // 20 racing writers, each adding one stamp with a read-modify-save loop: every increment
+    // lands exactly once.
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut conflicts = 0u32;
+                loop {
+                    let mut st = s.get_namespace_state("agg").await.unwrap().unwrap();
+                    st.total_stamps += 1;
+                    st.last_event_seq = st.last_event_seq.max(100 + i);
+                    if s.save_namespace_state(&st).await.unwrap() {
+                        return conflicts;
+                    }
+                    conflicts += 1;
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let end = s.get_namespace_state("agg").await.unwrap().unwrap();
+    assert_eq!(
+        (end.total_stamps, end.version, end.last_event_seq),
+        (23, 22, 119)
+    );
+}
+
 async fn concurrent_duplicates_make_one_row<S: Store>(s: Arc<S>) {
     let tasks: Vec<_> = (0..200)
         .map(|_| {
@@ -283,6 +348,12 @@ macro_rules! conformance {
             async fn hostile_strings_round_trip_verbatim() {
                 let (_g, s) = $store.await;
                 super::super::hostile_strings_round_trip_verbatim(s).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn optimistic_lock_refuses_stale_writers() {
+                let (_g, s) = $store.await;
+                super::super::optimistic_lock_refuses_stale_writers(Arc::new(s)).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

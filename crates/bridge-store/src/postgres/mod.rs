@@ -20,10 +20,13 @@ use tokio::sync::mpsc;
 
 use crate::batch::Queue;
 use crate::{
-    EventRow, PoolStatus, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError,
-    WorkflowRecord,
+    EventRow, NamespaceState, PoolStatus, Result, StampOutcome, StampRecord, StampWrite, Store,
+    StoreError, WorkflowRecord,
 };
-use rows::{stamp_from_row, workflow_from_rows, STAMP_COLUMNS, WORKFLOW_COLUMNS};
+use rows::{
+    stamp_from_row, state_from_row, workflow_from_rows, STAMP_COLUMNS, STATE_COLUMNS,
+    WORKFLOW_COLUMNS,
+};
 
 /// How to reach PostgreSQL and size the pool.
 #[derive(Debug, Clone)]
@@ -243,6 +246,53 @@ impl Store for PgStore {
                 }
             };
             row.as_ref().map(stamp_from_row).transpose()
+        })
+        .await
+    }
+
+    async fn get_namespace_state(&self, namespace: &str) -> Result<Option<NamespaceState>> {
+        self.guarded(async {
+            let row = sqlx::query(&format!(
+                "SELECT {STATE_COLUMNS} FROM bridge_states WHERE namespace = $1"
+            ))
+            .bind(namespace)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(state_from_row).transpose()
+        })
+        .await
+    }
+
+    async fn save_namespace_state(&self, s: &NamespaceState) -> Result<bool> {
+        self.guarded(async {
+            let file_types = serde_json::to_string(&s.file_types)
+                .map_err(|e| StoreError::Unavailable(format!("cannot encode file_types: {e}")))?;
+            // Version 0: the row must not exist yet (a concurrent first save loses here).
+            let sql = if s.version == 0 {
+                "INSERT INTO bridge_states (namespace, total_stamps, total_size_bytes, file_types, \
+                 workflow_count, first_stamp_at, last_stamp_at, last_event_seq, version, updated_at) \
+                 SELECT $1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9 + 1, $10 \
+                 ON CONFLICT (namespace) DO NOTHING"
+            } else {
+                "UPDATE bridge_states SET total_stamps = $2, total_size_bytes = $3, \
+                 file_types = $4::jsonb, workflow_count = $5, first_stamp_at = $6, \
+                 last_stamp_at = $7, last_event_seq = $8, version = $9 + 1, updated_at = $10 \
+                 WHERE namespace = $1 AND version = $9"
+            };
+            let done = sqlx::query(sql)
+                .bind(&s.namespace)
+                .bind(s.total_stamps)
+                .bind(s.total_size_bytes)
+                .bind(file_types)
+                .bind(s.workflow_count)
+                .bind(s.first_stamp_at)
+                .bind(s.last_stamp_at)
+                .bind(s.last_event_seq)
+                .bind(s.version)
+                .bind(s.updated_at)
+                .execute(&self.pool)
+                .await?;
+            Ok(done.rows_affected() == 1)
         })
         .await
     }

@@ -3,7 +3,9 @@
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-use crate::{Result, StampRecord, StepRecord, StoreError, TransitionRecord, WorkflowRecord};
+use crate::{
+    NamespaceState, Result, StampRecord, StepRecord, StoreError, TransitionRecord, WorkflowRecord,
+};
 
 /// `metadata_stamps` columns as [`stamp_from_row`] reads them (JSON as its text).
 pub(super) const STAMP_COLUMNS: &str = "stamp_id, namespace, file_hash, content_type, file_size, \
@@ -85,5 +87,29 @@ pub(super) fn workflow_from_rows(
                 })
             })
             .collect::<Result<_>>()?,
+    })
+}
+
+/// `bridge_states` columns as [`state_from_row`] reads them.
+pub(super) const STATE_COLUMNS: &str = "namespace, total_stamps, total_size_bytes, \
+     file_types::text AS file_types, workflow_count, first_stamp_at, last_stamp_at, \
+     last_event_seq, version, updated_at";
+
+pub(super) fn state_from_row(row: &PgRow) -> Result<NamespaceState> {
+    let file_types: String = row.try_get("file_types")?;
+    Ok(NamespaceState {
+        namespace: row.try_get("namespace")?,
+        total_stamps: row.try_get("total_stamps")?,
+        total_size_bytes: row.try_get("total_size_bytes")?,
+        file_types: serde_json::from_str(&file_types).map_err(|e| StoreError::Corrupt {
+            column: "file_types",
+            message: e.to_string(),
+        })?,
+        workflow_count: row.try_get("workflow_count")?,
+        first_stamp_at: row.try_get("first_stamp_at")?,
+        last_stamp_at: row.try_get("last_stamp_at")?,
+        last_event_seq: row.try_get("last_event_seq")?,
+        version: row.try_get("version")?,
+        updated_at: row.try_get("updated_at")?,
     })
 }

@@ -4,6 +4,7 @@
 mod rows;
 #[doc(hidden)]
 pub mod sql;
+mod state;
 mod writer;
 
 use std::path::Path;
@@ -22,7 +23,8 @@ use tokio::sync::mpsc;
 use crate::batch::Queue;
 
 use crate::{
-    EventRow, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError, WorkflowRecord,
+    EventRow, NamespaceState, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError,
+    WorkflowRecord,
 };
 
 /// File name of the database inside the data directory.
@@ -34,7 +36,7 @@ pub struct SqliteStore {
     /// Read-only connections; WAL lets them run beside the writer.
     readers: SqlitePool,
     /// Queue of the writer task; every write goes through it.
-    writer: Queue,
+    writer: Queue<writer::Work>,
     /// Keeps the writer task's handle alive for as long as any clone exists.
     _task: Arc<tokio::task::JoinHandle<()>>,
 }
@@ -148,6 +150,25 @@ impl Store for SqliteStore {
             }
         };
         row.as_ref().map(rows::stamp_from_row).transpose()
+    }
+
+    async fn get_namespace_state(&self, namespace: &str) -> Result<Option<NamespaceState>> {
+        let row = sqlx::query("SELECT * FROM bridge_states WHERE namespace = ?")
+            .bind(namespace)
+            .fetch_optional(&self.readers)
+            .await?;
+        row.as_ref().map(state::state_from_row).transpose()
+    }
+
+    async fn save_namespace_state(&self, state: &NamespaceState) -> Result<bool> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let work = writer::Work::Exclusive(Box::new(state::Save {
+            state: state.clone(),
+            reply,
+        }));
+        let stopped = || StoreError::Unavailable("writer stopped".into());
+        self.writer.0.send(work).await.map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 
     async fn pending_events(&self) -> Result<u64> {

@@ -29,29 +29,70 @@ const MAX_BATCH: usize = 256;
 /// Largest multi-row INSERT (rows); 256 × 14 parameters stays under SQLite's limit.
 const MAX_ROWS_PER_INSERT: usize = 256;
 
+/// Work that is not a stamp or a workflow: runs alone on the writer connection (after the
+/// group commit of the jobs that arrived with it) and sends its own reply.
+#[async_trait::async_trait]
+pub(super) trait Exclusive: Send {
+    /// Does the work; `conn` is outside any transaction.
+    async fn run(self: Box<Self>, conn: &mut SqliteConnection);
+}
+
+/// What the writer's queue carries.
+pub(super) enum Work {
+    /// Group-committed with the other jobs of its batch.
+    Job(Job),
+    /// Run alone.
+    Exclusive(Box<dyn Exclusive>),
+}
+
+impl From<Job> for Work {
+    fn from(job: Job) -> Self {
+        Work::Job(job)
+    }
+}
+
 /// Runs until every sender is gone.
-pub(super) async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Job>) {
+pub(super) async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Work>) {
+    let mut received = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let jobs: Vec<&Job> = batch.iter().collect();
-        match apply(&mut conn, &jobs).await {
-            Ok(done) => {
-                for (job, d) in batch.drain(..).zip(done) {
-                    job.reply(Ok(d));
-                }
+    let mut exclusive = Vec::new();
+    while rx.recv_many(&mut received, MAX_BATCH).await > 0 {
+        for work in received.drain(..) {
+            match work {
+                Work::Job(job) => batch.push(job),
+                Work::Exclusive(e) => exclusive.push(e),
             }
-            Err(e) if batch.len() == 1 => batch.pop().expect("one job").reply(Err(e)),
-            Err(e) => {
-                // One bad unit must not fail its neighbours: redo them one by one.
-                tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying individually");
-                for job in batch.drain(..) {
-                    let result = apply(&mut conn, &[&job]).await.map(|mut d| d.remove(0));
-                    job.reply(result);
-                }
-            }
+        }
+        commit(&mut conn, &mut batch).await;
+        for e in exclusive.drain(..) {
+            e.run(&mut conn).await;
         }
     }
     let _ = conn.close().await;
+}
+
+/// Group-commits `batch` (emptying it) and answers every job.
+async fn commit(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
+    if batch.is_empty() {
+        return;
+    }
+    let jobs: Vec<&Job> = batch.iter().collect();
+    match apply(conn, &jobs).await {
+        Ok(done) => {
+            for (job, d) in batch.drain(..).zip(done) {
+                job.reply(Ok(d));
+            }
+        }
+        Err(e) if batch.len() == 1 => batch.pop().expect("one job").reply(Err(e)),
+        Err(e) => {
+            // One bad unit must not fail its neighbours: redo them one by one.
+            tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying individually");
+            for job in batch.drain(..) {
+                let result = apply(conn, &[&job]).await.map(|mut d| d.remove(0));
+                job.reply(result);
+            }
+        }
+    }
 }
 
 async fn apply(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<Done>> {

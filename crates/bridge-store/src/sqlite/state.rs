@@ -1,0 +1,87 @@
+//! `bridge_states` on SQLite: reads on the reader pool, the optimistic-lock save as exclusive
+//! work of the single writer.
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::Row;
+use tokio::sync::oneshot;
+
+use super::rows::time_text;
+use super::writer::Exclusive;
+use crate::{NamespaceState, Result, StoreError};
+
+fn time(row: &SqliteRow, column: &'static str) -> Result<Option<DateTime<Utc>>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| DateTime::parse_from_rfc3339(&t).map(|t| t.with_timezone(&Utc)))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt {
+            column,
+            message: e.to_string(),
+        })
+}
+
+pub(super) fn state_from_row(row: &SqliteRow) -> Result<NamespaceState> {
+    let file_types: String = row.try_get("file_types")?;
+    Ok(NamespaceState {
+        namespace: row.try_get("namespace")?,
+        total_stamps: row.try_get("total_stamps")?,
+        total_size_bytes: row.try_get("total_size_bytes")?,
+        file_types: serde_json::from_str(&file_types).map_err(|e| StoreError::Corrupt {
+            column: "file_types",
+            message: e.to_string(),
+        })?,
+        workflow_count: row.try_get("workflow_count")?,
+        first_stamp_at: time(row, "first_stamp_at")?,
+        last_stamp_at: time(row, "last_stamp_at")?,
+        last_event_seq: row.try_get("last_event_seq")?,
+        version: row.try_get("version")?,
+        updated_at: time(row, "updated_at")?.ok_or(StoreError::Corrupt {
+            column: "updated_at",
+            message: "missing".into(),
+        })?,
+    })
+}
+
+/// The optimistic-lock save, run by the writer.
+pub(super) struct Save {
+    pub(super) state: NamespaceState,
+    pub(super) reply: oneshot::Sender<Result<bool>>,
+}
+
+#[async_trait::async_trait]
+impl Exclusive for Save {
+    async fn run(self: Box<Self>, conn: &mut SqliteConnection) {
+        let result = save(conn, &self.state).await;
+        let _ = self.reply.send(result);
+    }
+}
+
+async fn save(conn: &mut SqliteConnection, s: &NamespaceState) -> Result<bool> {
+    let file_types = serde_json::to_string(&s.file_types)
+        .map_err(|e| StoreError::Unavailable(format!("cannot encode file_types: {e}")))?;
+    // Version 0: the row must not exist yet (a concurrent first save loses here).
+    let sql = if s.version == 0 {
+        "INSERT INTO bridge_states (namespace, total_stamps, total_size_bytes, file_types, \
+         workflow_count, first_stamp_at, last_stamp_at, last_event_seq, version, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 + 1, ?10) \
+         ON CONFLICT (namespace) DO NOTHING"
+    } else {
+        "UPDATE bridge_states SET total_stamps = ?2, total_size_bytes = ?3, file_types = ?4, \
+         workflow_count = ?5, first_stamp_at = ?6, last_stamp_at = ?7, last_event_seq = ?8, \
+         version = ?9 + 1, updated_at = ?10 WHERE namespace = ?1 AND version = ?9"
+    };
+    let done = sqlx::query(sql)
+        .bind(&s.namespace)
+        .bind(s.total_stamps)
+        .bind(s.total_size_bytes)
+        .bind(file_types)
+        .bind(s.workflow_count)
+        .bind(s.first_stamp_at.as_ref().map(time_text))
+        .bind(s.last_stamp_at.as_ref().map(time_text))
+        .bind(s.last_event_seq)
+        .bind(s.version)
+        .bind(time_text(&s.updated_at))
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
