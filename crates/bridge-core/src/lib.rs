@@ -13,6 +13,7 @@ pub mod filetype;
 pub mod fsm;
 pub mod hash;
 pub mod stamp;
+pub mod topics;
 
 pub use domain::{Namespace, RelativePath, StampType};
 pub use error::{DomainError, Result};
