@@ -17,8 +17,8 @@ use bridge_core::Blake3Hex;
 
 pub use error::{Result, StoreError};
 pub use model::{
-    EventRow, NamespaceState, StampOutcome, StampRecord, StampWrite, StepRecord, TransitionRecord,
-    WorkflowRecord,
+    Delivery, EventRow, NamespaceState, OutboxRow, StampOutcome, StampRecord, StampWrite,
+    StepRecord, TransitionRecord, WorkflowRecord,
 };
 pub use observed::{Observed, StoreObserver};
 pub use postgres::{PgOptions, PgStore};
@@ -68,6 +68,13 @@ pub trait Store: Send + Sync + 'static {
     /// version is still `state.version` (0: no row yet). `false` on a conflict (another
     /// writer saved first): nothing is written and the caller retries from a fresh read.
     async fn save_namespace_state(&self, state: &NamespaceState) -> Result<bool>;
+
+    /// Claims up to `limit` pending outbox rows, oldest first, for `lease`: other relays skip
+    /// them until it expires (`FOR UPDATE SKIP LOCKED` on PostgreSQL). Counts an attempt.
+    async fn claim_outbox(&self, limit: u32, lease: std::time::Duration) -> Result<Vec<OutboxRow>>;
+
+    /// Records what the relay did with claimed rows (by `seq`).
+    async fn settle_outbox(&self, outcomes: &[(i64, Delivery)]) -> Result<()>;
 
     /// Number of events not yet delivered (the outbox depth).
     async fn pending_events(&self) -> Result<u64>;

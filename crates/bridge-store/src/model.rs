@@ -183,3 +183,33 @@ impl NamespaceState {
         }
     }
 }
+
+/// A pending outbox row claimed by the relay.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxRow {
+    /// Position in the log (relay order).
+    pub seq: i64,
+    /// Envelope `event_id`.
+    pub event_id: Uuid,
+    /// Envelope `event_type`.
+    pub event_type: String,
+    /// Destination topic (from the contract at write time).
+    pub topic: Option<String>,
+    /// Kafka message key.
+    pub message_key: String,
+    /// The envelope JSON.
+    pub payload: String,
+    /// Claims so far, this one included.
+    pub attempts: i64,
+}
+
+/// What the relay did with a claimed row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delivery {
+    /// Delivery confirmed by the broker.
+    Sent,
+    /// Not delivered; the row goes back to pending (lease released) with the error.
+    Retry(String),
+    /// Given up (moved to the dead-letter topic); the row is `failed` with the reason.
+    Failed(String),
+}

@@ -9,8 +9,8 @@ use bridge_core::breaker::BreakerState;
 use bridge_core::Blake3Hex;
 
 use crate::{
-    EventRow, NamespaceState, PoolStatus, Result, StampOutcome, StampRecord, StampWrite, Store,
-    WorkflowRecord,
+    Delivery, EventRow, NamespaceState, OutboxRow, PoolStatus, Result, StampOutcome, StampRecord,
+    StampWrite, Store, WorkflowRecord,
 };
 
 /// Receives the store's measurements (the API implements it with Prometheus metrics).
@@ -91,6 +91,16 @@ impl Store for Observed {
             self.inner.save_namespace_state(state),
         )
         .await
+    }
+
+    async fn claim_outbox(&self, limit: u32, lease: std::time::Duration) -> Result<Vec<OutboxRow>> {
+        self.timed("claim_outbox", self.inner.claim_outbox(limit, lease))
+            .await
+    }
+
+    async fn settle_outbox(&self, outcomes: &[(i64, Delivery)]) -> Result<()> {
+        self.timed("settle_outbox", self.inner.settle_outbox(outcomes))
+            .await
     }
 
     async fn pending_events(&self) -> Result<u64> {

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use bridge_core::hash::hash_bytes;
 use bridge_store::{
-    EventRow, NamespaceState, SqliteStore, StampOutcome, StampRecord, StampWrite, StepRecord,
-    Store, TransitionRecord, WorkflowRecord,
+    Delivery, EventRow, NamespaceState, SqliteStore, StampOutcome, StampRecord, StampWrite,
+    StepRecord, Store, TransitionRecord, WorkflowRecord,
 };
 use chrono::{SubsecRound, Utc};
 use uuid::Uuid;
@@ -274,6 +274,85 @@ async fn optimistic_lock_refuses_stale_writers<S: Store>(s: Arc<S>) {
     );
 }
 
+async fn outbox_claims_are_ordered_leased_and_settled<S: Store>(s: Arc<S>) {
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let w = write("outbox", format!("event {i}").as_bytes());
+        ids.push(w.events[0].event_id);
+        s.record_stamp(w).await.unwrap();
+    }
+    let lease = std::time::Duration::from_secs(30);
+    let first = s.claim_outbox(2, lease).await.unwrap();
+    assert_eq!(
+        first.iter().map(|r| r.event_id).collect::<Vec<_>>(),
+        ids[..2].to_vec()
+    );
+    assert!(first[0].seq < first[1].seq);
+    assert_eq!((first[0].attempts, first[0].payload.as_str()), (1, "{}"));
+    // Leased rows are skipped.
+    let rest = s.claim_outbox(10, lease).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|r| r.event_id).collect::<Vec<_>>(),
+        vec![ids[2]]
+    );
+    assert!(s.claim_outbox(10, lease).await.unwrap().is_empty());
+    s.settle_outbox(&[
+        (first[0].seq, Delivery::Sent),
+        (first[1].seq, Delivery::Retry("broker down".into())),
+        (rest[0].seq, Delivery::Failed("message too large".into())),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(s.pending_events().await.unwrap(), 1);
+    let again = s.claim_outbox(10, lease).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].event_id, again[0].attempts), (ids[1], 2));
+    // A relay that dies holding a lease: the row comes back once the lease expires.
+    s.settle_outbox(&[(again[0].seq, Delivery::Retry("x".into()))])
+        .await
+        .unwrap();
+    let short = s
+        .claim_outbox(10, std::time::Duration::from_millis(1))
+        .await
+        .unwrap();
+    assert_eq!(short.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let back = s.claim_outbox(10, lease).await.unwrap();
+    assert_eq!((back[0].event_id, back[0].attempts), (ids[1], 4));
+    s.settle_outbox(&[(back[0].seq, Delivery::Sent)])
+        .await
+        .unwrap();
+    assert_eq!(s.pending_events().await.unwrap(), 0);
+
+    // Four relays claiming at once never get the same row.
+    for i in 0..40 {
+        s.record_stamp(write("outbox", format!("many {i}").as_bytes()))
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                loop {
+                    let rows = s.claim_outbox(3, lease).await.unwrap();
+                    if rows.is_empty() {
+                        return got;
+                    }
+                    got.extend(rows.iter().map(|r| r.seq));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let distinct: std::collections::HashSet<_> = all.iter().collect();
+    assert_eq!((all.len(), distinct.len()), (40, 40));
+}
+
 async fn concurrent_duplicates_make_one_row<S: Store>(s: Arc<S>) {
     let tasks: Vec<_> = (0..200)
         .map(|_| {
@@ -354,6 +433,12 @@ macro_rules! conformance {
             async fn optimistic_lock_refuses_stale_writers() {
                 let (_g, s) = $store.await;
                 super::super::optimistic_lock_refuses_stale_writers(Arc::new(s)).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn outbox_claims_are_ordered_leased_and_settled() {
+                let (_g, s) = $store.await;
+                super::super::outbox_claims_are_ordered_leased_and_settled(Arc::new(s)).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,13 +15,13 @@ use bridge_core::breaker::{BreakerState, CircuitBreaker};
 use bridge_core::contract::BreakerSpec;
 use bridge_core::Blake3Hex;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::ConnectOptions;
+use sqlx::{ConnectOptions, Row};
 use tokio::sync::mpsc;
 
 use crate::batch::Queue;
 use crate::{
-    EventRow, NamespaceState, PoolStatus, Result, StampOutcome, StampRecord, StampWrite, Store,
-    StoreError, WorkflowRecord,
+    Delivery, EventRow, NamespaceState, OutboxRow, PoolStatus, Result, StampOutcome, StampRecord,
+    StampWrite, Store, StoreError, WorkflowRecord,
 };
 use rows::{
     stamp_from_row, state_from_row, workflow_from_rows, STAMP_COLUMNS, STATE_COLUMNS,
@@ -293,6 +293,75 @@ impl Store for PgStore {
                 .execute(&self.pool)
                 .await?;
             Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
+    async fn claim_outbox(&self, limit: u32, lease: Duration) -> Result<Vec<OutboxRow>> {
+        self.guarded(async {
+            // SKIP LOCKED: concurrent relays claim disjoint rows without waiting on each other;
+            // the lease keeps them disjoint after this statement commits.
+            let rows = sqlx::query(
+                "UPDATE event_logs SET locked_until = now() + make_interval(secs => $2), \
+                 attempts = attempts + 1 \
+                 WHERE seq IN (SELECT seq FROM event_logs WHERE status = 'pending' \
+                               AND (locked_until IS NULL OR locked_until < now()) \
+                               ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED) \
+                 RETURNING seq, event_id, event_type, topic, message_key, payload, attempts",
+            )
+            .bind(i64::from(limit))
+            .bind(lease.as_secs_f64())
+            .fetch_all(&self.pool)
+            .await?;
+            let mut out = rows
+                .iter()
+                .map(|r| {
+                    Ok(OutboxRow {
+                        seq: r.try_get("seq")?,
+                        event_id: r.try_get("event_id")?,
+                        event_type: r.try_get("event_type")?,
+                        topic: r.try_get("topic")?,
+                        message_key: r.try_get("message_key")?,
+                        payload: r.try_get("payload")?,
+                        attempts: r.try_get::<i32, _>("attempts")?.into(),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            // RETURNING does not promise an order.
+            out.sort_by_key(|r| r.seq);
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn settle_outbox(&self, outcomes: &[(i64, Delivery)]) -> Result<()> {
+        self.guarded(async {
+            let mut seqs = Vec::with_capacity(outcomes.len());
+            let mut statuses = Vec::with_capacity(outcomes.len());
+            let mut errors = Vec::with_capacity(outcomes.len());
+            for (seq, d) in outcomes {
+                let (status, error) = match d {
+                    Delivery::Sent => ("sent", None),
+                    Delivery::Retry(e) => ("pending", Some(e.as_str())),
+                    Delivery::Failed(e) => ("failed", Some(e.as_str())),
+                };
+                seqs.push(*seq);
+                statuses.push(status);
+                errors.push(error);
+            }
+            sqlx::query(
+                "UPDATE event_logs SET status = x.status, last_error = x.error, \
+                 locked_until = NULL, \
+                 sent_at = CASE WHEN x.status = 'sent' THEN now() ELSE sent_at END \
+                 FROM UNNEST($1::int8[], $2::text[], $3::text[]) AS x(seq, status, error) \
+                 WHERE event_logs.seq = x.seq",
+            )
+            .bind(seqs)
+            .bind(statuses)
+            .bind(errors)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
         })
         .await
     }

@@ -1,6 +1,7 @@
 //! The embedded backend: SQLite in WAL mode, `synchronous=FULL` (every commit durable), a
 //! pool of read connections, and one writer task that group-commits (see `writer`).
 
+mod outbox;
 mod rows;
 #[doc(hidden)]
 pub mod sql;
@@ -23,8 +24,8 @@ use tokio::sync::mpsc;
 use crate::batch::Queue;
 
 use crate::{
-    EventRow, NamespaceState, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError,
-    WorkflowRecord,
+    Delivery, EventRow, NamespaceState, OutboxRow, Result, StampOutcome, StampRecord, StampWrite,
+    Store, StoreError, WorkflowRecord,
 };
 
 /// File name of the database inside the data directory.
@@ -90,6 +91,23 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&mut conn).await?;
         conn.close().await?;
         Ok(())
+    }
+}
+
+impl SqliteStore {
+    /// Queues exclusive work for the writer and waits for its reply.
+    async fn exclusive<T>(
+        &self,
+        work: Box<dyn writer::Exclusive>,
+        rx: tokio::sync::oneshot::Receiver<Result<T>>,
+    ) -> Result<T> {
+        let stopped = || StoreError::Unavailable("writer stopped".into());
+        self.writer
+            .0
+            .send(writer::Work::Exclusive(work))
+            .await
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 }
 
@@ -162,13 +180,30 @@ impl Store for SqliteStore {
 
     async fn save_namespace_state(&self, state: &NamespaceState) -> Result<bool> {
         let (reply, rx) = tokio::sync::oneshot::channel();
-        let work = writer::Work::Exclusive(Box::new(state::Save {
+        let work = state::Save {
             state: state.clone(),
             reply,
-        }));
-        let stopped = || StoreError::Unavailable("writer stopped".into());
-        self.writer.0.send(work).await.map_err(|_| stopped())?;
-        rx.await.map_err(|_| stopped())?
+        };
+        self.exclusive(Box::new(work), rx).await
+    }
+
+    async fn claim_outbox(&self, limit: u32, lease: Duration) -> Result<Vec<OutboxRow>> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let work = outbox::Claim {
+            limit,
+            lease,
+            reply,
+        };
+        self.exclusive(Box::new(work), rx).await
+    }
+
+    async fn settle_outbox(&self, outcomes: &[(i64, Delivery)]) -> Result<()> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let work = outbox::Settle {
+            outcomes: outcomes.to_vec(),
+            reply,
+        };
+        self.exclusive(Box::new(work), rx).await
     }
 
     async fn pending_events(&self) -> Result<u64> {
