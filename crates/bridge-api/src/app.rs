@@ -4,6 +4,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bridge_events::RelayStats;
 use bridge_nodes::Orchestrator;
 use bridge_store::Store;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -27,6 +28,8 @@ pub struct App {
     pub(crate) limiter: Option<Arc<Limiter>>,
     /// Process start, for `uptime_seconds`.
     pub(crate) started: Instant,
+    /// The Kafka relay's counters, when `--kafka-brokers` is set.
+    pub(crate) relay: Option<Arc<RelayStats>>,
 }
 
 impl App {
@@ -50,7 +53,14 @@ impl App {
             metrics,
             limiter,
             started: Instant::now(),
+            relay: None,
         }
+    }
+
+    /// Reports the Kafka relay in `/health` and `/metrics`.
+    pub fn with_relay(mut self, stats: Arc<RelayStats>) -> Self {
+        self.relay = Some(stats);
+        self
     }
 
     /// The metrics registry (shared with background tasks).

@@ -64,6 +64,10 @@ pub struct Metrics {
     active_connections: Gauge,
     /// Times the pool was seen above 90 % utilisation.
     pool_exhaustion_warnings: Counter,
+    /// Events the broker confirmed.
+    events_published: Counter,
+    /// Events moved to a dead-letter topic.
+    dlq_messages: Counter,
 }
 
 impl Default for Metrics {
@@ -143,8 +147,22 @@ impl Metrics {
             "Times the database pool was seen above 90% utilisation",
             pool_exhaustion_warnings.clone(),
         );
+        let events_published = Counter::default();
+        registry.register(
+            "events_published",
+            "Events delivered to Kafka (confirmed by the broker)",
+            events_published.clone(),
+        );
+        let dlq_messages = Counter::default();
+        registry.register(
+            "dlq_messages",
+            "Events moved to a dead-letter topic",
+            dlq_messages.clone(),
+        );
         Self {
             registry,
+            events_published,
+            dlq_messages,
             database_seconds,
             active_connections,
             pool_exhaustion_warnings,
@@ -170,12 +188,14 @@ impl Metrics {
     /// Refreshes the pool gauges from the store (on each scrape).
     pub(crate) fn set_pool(&self, pool: &bridge_store::PoolStatus) {
         self.active_connections.set(i64::from(pool.active));
-        // The store counts; the counter catches up (it only ever grows).
-        let seen = self.pool_exhaustion_warnings.get();
-        if pool.exhaustion_warnings > seen {
-            self.pool_exhaustion_warnings
-                .inc_by(pool.exhaustion_warnings - seen);
-        }
+        catch_up(&self.pool_exhaustion_warnings, pool.exhaustion_warnings);
+    }
+
+    /// Refreshes the relay counters (on each scrape).
+    pub(crate) fn set_relay(&self, relay: &bridge_events::RelayStats) {
+        use std::sync::atomic::Ordering::Relaxed;
+        catch_up(&self.events_published, relay.published.load(Relaxed));
+        catch_up(&self.dlq_messages, relay.dead_lettered.load(Relaxed));
     }
 
     /// Records a finished workflow.
@@ -196,6 +216,14 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
         out
+    }
+}
+
+/// Advances `counter` to `total`, a monotonic count kept elsewhere.
+fn catch_up(counter: &Counter, total: u64) {
+    let seen = counter.get();
+    if total > seen {
+        counter.inc_by(total - seen);
     }
 }
 

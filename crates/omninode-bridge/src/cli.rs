@@ -42,6 +42,31 @@ pub(crate) enum Command {
     /// Work with node contracts.
     #[command(subcommand)]
     Contracts(ContractsCommand),
+    /// Create or list the Kafka topics of SPEC §7.
+    #[command(subcommand)]
+    Topics(TopicsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TopicsCommand {
+    /// Create every topic of the catalogue that does not exist yet (idempotent).
+    Create(TopicsArgs),
+    /// List the topics on the brokers with their partition counts.
+    List(TopicsArgs),
+}
+
+/// Where the topics go.
+#[derive(Debug, Args)]
+pub(crate) struct TopicsArgs {
+    /// Kafka bootstrap servers (comma-separated).
+    #[arg(long, env = "KAFKA_BROKERS")]
+    pub(crate) kafka_brokers: String,
+    /// Prefix of event topic names.
+    #[arg(long = "env", env = "ONEX_ENV", default_value = "dev")]
+    pub(crate) environment: String,
+    /// Node contracts directory (default: the built-in contracts).
+    #[arg(long, env = "ONEX_CONTRACTS")]
+    pub(crate) contracts: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -51,12 +51,7 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
             info,
         },
     };
-    // Not configured in embedded mode: events stay in the local event log (SPEC §1).
-    let kafka = Component {
-        status: "disabled",
-        detail: Some("no --kafka-brokers: events stay in the local event log".into()),
-        info: json!({"events_pending": pending}),
-    };
+    let kafka = kafka_component(&app, pending);
     let onextree = match app.orchestrator.intelligence_status() {
         None => Component {
             status: "disabled",
@@ -78,10 +73,10 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
         detail: Some("not part of this build yet".into()),
         info: serde_json::Value::Null,
     };
-    let overall = match (&ping, onextree.status) {
-        (Err(_), _) => "unhealthy",
-        (Ok(()), "degraded") => "degraded",
-        (Ok(()), _) => "healthy",
+    let overall = match (&ping, onextree.status, kafka.status) {
+        (Err(_), _, _) | (_, _, "unhealthy") => "unhealthy",
+        (Ok(()), "degraded", _) | (Ok(()), _, "degraded") => "degraded",
+        (Ok(()), _, _) => "healthy",
     };
     let data = json!({
         "status": overall,
@@ -90,8 +85,55 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
         "uptime_seconds": app.started.elapsed().as_secs(),
     });
     match ping {
+        Ok(()) if overall == "unhealthy" => envelope_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "error",
+            Some(&data),
+            Some(&ErrorBody {
+                code: "EVENT_BACKLOG",
+                message: format!("more than {OUTBOX_BOUND} events wait for Kafka"),
+                field: None,
+            }),
+            None,
+        ),
         Ok(()) => Success::ok(data).into_response(),
         Err(e) => unavailable(data, &e),
+    }
+}
+
+/// Outbox depth beyond which the service reports itself unhealthy: Kafka has been away too
+/// long for the backlog to be a blip.
+const OUTBOX_BOUND: u64 = 1_000_000;
+
+/// `kafka`: disabled without brokers; degraded while the relay cannot reach them; unhealthy
+/// only when the outbox backlog passes [`OUTBOX_BOUND`].
+fn kafka_component(app: &App, pending: Option<u64>) -> Component {
+    let Some(relay) = &app.relay else {
+        // Embedded mode: events stay in the local event log (SPEC §1).
+        return Component {
+            status: "disabled",
+            detail: Some("no --kafka-brokers: events stay in the local event log".into()),
+            info: json!({"events_pending": pending}),
+        };
+    };
+    let connected = relay.connected.load(std::sync::atomic::Ordering::Relaxed);
+    let status = match pending {
+        Some(n) if n > OUTBOX_BOUND => "unhealthy",
+        _ if !connected => "degraded",
+        _ => "healthy",
+    };
+    Component {
+        status,
+        detail: (!connected).then(|| {
+            relay
+                .last_error()
+                .unwrap_or_else(|| "not connected yet".into())
+        }),
+        info: json!({
+            "events_pending": pending,
+            "events_published": relay.published.load(std::sync::atomic::Ordering::Relaxed),
+            "dead_lettered": relay.dead_lettered.load(std::sync::atomic::Ordering::Relaxed),
+        }),
     }
 }
 
@@ -137,6 +179,9 @@ pub(crate) async fn metrics(State(app): State<App>) -> Response {
     }
     if let Some(pool) = app.store().pool_status() {
         app.metrics.set_pool(&pool);
+    }
+    if let Some(relay) = &app.relay {
+        app.metrics.set_relay(relay);
     }
     if let Some(state) = app.store().breaker_state() {
         app.metrics.set_breaker("database", state.as_gauge());

@@ -5,6 +5,7 @@ mod hash;
 mod migrate;
 mod serve;
 mod stamp;
+mod topics;
 mod verify;
 
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Verify(args) => verify::run(args),
         Command::Migrate(args) => migrate::run(args).await,
         Command::Contracts(cmd) => contracts::run(cmd),
+        Command::Topics(cmd) => topics::run(cmd).await,
     }
 }
 

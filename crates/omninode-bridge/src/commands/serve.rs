@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bridge_api::{router, ApiConfig, App, Metrics};
+use bridge_events::{Relay, RelayConfig};
 use bridge_nodes::{OnextreeClient, Orchestrator};
 use bridge_store::{Observed, Store};
 use tokio::net::TcpListener;
@@ -17,6 +18,8 @@ use crate::cli::ServeArgs;
 
 /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the relay's last pass may take at shutdown.
+const RELAY_FLUSH_TIMEOUT: Duration = Duration::from_secs(15);
 
 fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
     if !args.bind.ip().is_loopback() && args.api_keys.is_empty() && !args.allow_unauthenticated {
@@ -25,17 +28,13 @@ fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
             args.bind
         );
     }
-    // Say so rather than silently ignore a setting whose feature is not built yet.
-    if args.kafka_brokers.is_some() {
-        bail!("--kafka-brokers: Kafka delivery is not available in this build yet; events stay in the local event log without it");
-    }
-    if args.environment.is_empty()
-        || !args
-            .environment
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b))
+    super::topics::check_env(&args.environment)?;
+    if args
+        .kafka_brokers
+        .as_deref()
+        .is_some_and(|b| b.trim().is_empty())
     {
-        bail!("--env must be letters, digits, '_' or '-' (it prefixes topic names)");
+        bail!("--kafka-brokers is empty: give host:port[,host:port…] or leave it unset");
     }
     Ok(())
 }
@@ -68,16 +67,29 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         "on"
     };
     let store_backend = store.backend();
-    let mut orchestrator =
-        Orchestrator::new(store, contracts.orchestrator.clone(), &args.environment)
-            .context("orchestrator contract")?;
+    let mut orchestrator = Orchestrator::new(
+        store.clone(),
+        contracts.orchestrator.clone(),
+        &args.environment,
+    )
+    .context("orchestrator contract")?;
     if let Some(url) = &args.onextree_url {
         let client = OnextreeClient::new(url, &contracts.orchestrator.routing.services.onextree)
             .map_err(|e| anyhow::anyhow!(e))?;
         orchestrator = orchestrator.with_intelligence(Arc::new(client));
     }
     let app_backend = store_backend;
-    let app = App::new(orchestrator, config, metrics);
+    let mut app = App::new(orchestrator, config, metrics);
+    // The relay: committed outbox rows to Kafka, in the background (requests never wait on it).
+    let (relay_stop, relay_stop_rx) = tokio::sync::watch::channel(false);
+    let mut relay_task = None;
+    if let Some(brokers) = &args.kafka_brokers {
+        let topics = super::topics::catalogue(&contracts, &args.environment)?;
+        let relay = Relay::new(store.clone(), RelayConfig::new(brokers.as_str()), topics);
+        app = app.with_relay(relay.stats());
+        relay_task = Some(tokio::spawn(relay.run(relay_stop_rx)));
+        tracing::info!(%brokers, "relaying events to Kafka");
+    }
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -110,6 +122,16 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .context("server failed")?,
         Err(_) => {
             tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting")
+        }
+    }
+    if let Some(task) = relay_task {
+        // One last pass over what is committed; rows left behind stay pending for next time.
+        let _ = relay_stop.send(true);
+        if tokio::time::timeout(RELAY_FLUSH_TIMEOUT, task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the relay did not finish within {RELAY_FLUSH_TIMEOUT:?}; pending events stay in the outbox");
         }
     }
     tracing::info!("stopped");

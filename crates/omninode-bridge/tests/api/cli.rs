@@ -150,13 +150,8 @@ fn bad_cli_input_is_one_line_and_nonzero() {
             "--db-pool-min",
             "60",
         ],
-        &[
-            "serve",
-            "--kafka-brokers",
-            "localhost:9092",
-            "--data-dir",
-            "d",
-        ],
+        &["serve", "--kafka-brokers", " ", "--data-dir", "d"],
+        &["topics", "create", "--kafka-brokers", "x:1", "--env", "a.b"],
     ] {
         let o = run(args, dir.path());
         assert!(!o.status.success(), "{args:?}");

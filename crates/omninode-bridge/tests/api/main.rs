@@ -8,6 +8,7 @@ mod cli;
 mod endpoints;
 mod errors;
 mod intelligence;
+mod kafka;
 mod limits;
 mod persistence;
 mod postgres;

@@ -1,0 +1,223 @@
+//! Event delivery to a real Kafka-protocol broker (Tansu, started by `scripts/test` through
+//! `scripts/kafka`), read back with a real librdkafka consumer.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::ClientConfig;
+use serde_json::Value;
+
+use crate::helpers::{stamp_body, Server};
+
+/// The broker `scripts/test` started. Not optional: a Kafka test that skipped itself would
+/// pass with delivery missing.
+pub(crate) fn brokers() -> String {
+    std::env::var("OMNINODE_TEST_KAFKA")
+        .expect("OMNINODE_TEST_KAFKA is not set: run ./scripts/test, which starts the broker")
+}
+
+/// A topic prefix of this test's own, so tests sharing the broker never read each other.
+pub(crate) fn unique_env() -> String {
+    format!("t{}", uuid::Uuid::new_v4().simple())
+}
+
+/// One consumed message.
+#[derive(Debug, Clone)]
+pub(crate) struct Received {
+    pub(crate) topic: String,
+    pub(crate) partition: i32,
+    pub(crate) offset: i64,
+    pub(crate) key: String,
+    pub(crate) event_id_header: String,
+    pub(crate) envelope: Value,
+}
+
+/// The workflow event topics of `env` (as the shipped contract names them).
+pub(crate) fn workflow_topics(env: &str) -> Vec<String> {
+    [
+        "workflow-started",
+        "state-transition",
+        "step-completed",
+        "intelligence-requested",
+        "intelligence-received",
+        "hash-generated",
+        "stamp-created",
+        "workflow-completed",
+        "workflow-failed",
+    ]
+    .iter()
+    .map(|slug| format!("{env}.omninode_bridge.onex.evt.{slug}.v1"))
+    .collect()
+}
+
+/// Reads `topics` from the beginning until `want` messages arrived or `timeout` passed.
+pub(crate) async fn consume(topics: &[String], want: usize, timeout: Duration) -> Vec<Received> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers())
+        .set("group.id", format!("test-{}", uuid::Uuid::new_v4()))
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&names).unwrap();
+    let deadline = Instant::now() + timeout;
+    let mut out = Vec::new();
+    while out.len() < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(next) = tokio::time::timeout(left, consumer.recv()).await else {
+            break;
+        };
+        let m = next.unwrap();
+        let header = m
+            .headers()
+            .and_then(|h| h.iter().find(|h| h.key == "event_id"))
+            .and_then(|h| h.value)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default();
+        out.push(Received {
+            topic: m.topic().to_owned(),
+            partition: m.partition(),
+            offset: m.offset(),
+            key: String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned(),
+            event_id_header: header,
+            envelope: serde_json::from_slice(m.payload().unwrap_or_default()).unwrap(),
+        });
+    }
+    out
+}
+
+/// Polls `/metrics` until the outbox is empty.
+pub(crate) async fn wait_outbox_empty(s: &Server, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let m = s.metrics().await;
+        if m.lines().any(|l| l == "events_pending 0") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "outbox not drained:\n{m}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stamps_events_arrive_on_their_topics_in_order_with_their_keys() {
+    let env = unique_env();
+    let b = brokers();
+    let s = Server::start(&["--kafka-brokers", &b, "--env", &env]);
+    let mut correlations = Vec::new();
+    for i in 0..3 {
+        let r = s
+            .post("/stamp", &stamp_body(&format!("kafka {i}\n"), "ns"))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        correlations.push(
+            r.body["metadata"]["correlation_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    wait_outbox_empty(&s, Duration::from_secs(30)).await;
+    let got = consume(&workflow_topics(&env), 30, Duration::from_secs(30)).await;
+    assert_eq!(got.len(), 30, "10 events per stamp");
+
+    let mut per_workflow: HashMap<&str, Vec<&Received>> = HashMap::new();
+    for m in &got {
+        let e = &m.envelope;
+        assert_eq!(e["envelope_version"], "1.0");
+        assert_eq!(e["event_id"].as_str().unwrap(), m.event_id_header);
+        // SPEC §7: workflow events are keyed by correlation id; STAMP_CREATED, the reducer's
+        // input, by namespace (reducer instances split the namespaces by partition).
+        if e["event_type"] == "STAMP_CREATED" {
+            assert_eq!(m.key, "ns");
+        } else {
+            assert_eq!(e["correlation_id"].as_str().unwrap(), m.key);
+        }
+        assert!(e["timestamp"].as_str().unwrap().ends_with('Z'));
+        assert!(e["source"]["service"].is_string());
+        // The topic is the event type's, per the contract.
+        let slug = e["event_type"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .replace('_', "-");
+        assert_eq!(m.topic, format!("{env}.omninode_bridge.onex.evt.{slug}.v1"));
+        per_workflow
+            .entry(e["correlation_id"].as_str().unwrap())
+            .or_default()
+            .push(m);
+    }
+    assert_eq!(per_workflow.len(), 3);
+    for c in &correlations {
+        let events = &per_workflow[c.as_str()];
+        assert_eq!(events.len(), 10, "{c}");
+        let types: BTreeMap<&str, usize> = events.iter().fold(BTreeMap::new(), |mut acc, m| {
+            *acc.entry(m.envelope["event_type"].as_str().unwrap())
+                .or_default() += 1;
+            acc
+        });
+        assert_eq!(types["STAMP_CREATED"], 1);
+        assert_eq!(types["WORKFLOW_COMPLETED"], 1);
+        // In order within each topic: offsets follow the events' own times.
+        let mut by_topic: HashMap<&str, Vec<&Received>> = HashMap::new();
+        for m in events {
+            by_topic.entry(m.topic.as_str()).or_default().push(m);
+        }
+        for (topic, mut ms) in by_topic {
+            assert!(
+                ms.windows(2).all(|w| w[0].partition == w[1].partition),
+                "{topic}: one partition per key"
+            );
+            ms.sort_by_key(|m| m.offset);
+            let times: Vec<&str> = ms
+                .iter()
+                .map(|m| m.envelope["timestamp"].as_str().unwrap())
+                .collect();
+            assert!(times.windows(2).all(|w| w[0] <= w[1]), "{topic}: {times:?}");
+        }
+    }
+    let metrics = s.metrics().await;
+    assert!(metrics.contains("events_published_total 30"), "{metrics}");
+    let h = s.get("/health").await;
+    assert_eq!(
+        h.body["data"]["components"]["kafka"]["status"], "healthy",
+        "{}",
+        h.body
+    );
+}
+
+#[test]
+fn topics_create_is_idempotent_and_list_shows_partitions() {
+    let env = unique_env();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(crate::helpers::bin())
+            .args(args)
+            .args(["--kafka-brokers", &brokers(), "--env", &env])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let first = run(&["topics", "create"]);
+    let stamp_created = format!("{env}.omninode_bridge.onex.evt.stamp-created.v1");
+    assert!(
+        first.contains(&format!("created\t{stamp_created}\t3 partitions")),
+        "{first}"
+    );
+    assert!(first.contains(&format!("created\t{stamp_created}.dlq\t1 partitions")));
+    let second = run(&["topics", "create"]);
+    assert!(!second.contains("created\t"), "{second}");
+    assert_eq!(second.lines().count(), first.lines().count());
+    let listed = run(&["topics", "list"]);
+    assert!(
+        listed.lines().any(|l| l == format!("{stamp_created}\t3")),
+        "{listed}"
+    );
+    assert!(listed
+        .lines()
+        .any(|l| l == "omninode_codegen_status_session_v1\t6"));
+    assert!(listed.lines().any(|l| l == "omninode_system_alerts\t1"));
+}
