@@ -40,6 +40,9 @@ pub struct RelayConfig {
     pub idle_poll: Duration,
     /// Longest pause between retries while the broker is unreachable.
     pub max_backoff: Duration,
+    /// Fault injection for crash tests: exit right after a confirmed delivery, before the
+    /// rows are marked sent (they must be sent again after a restart).
+    pub fault_exit_after_publish: bool,
 }
 
 impl RelayConfig {
@@ -54,6 +57,7 @@ impl RelayConfig {
             max_message_bytes: 1_000_000,
             idle_poll: Duration::from_millis(50),
             max_backoff: Duration::from_secs(5),
+            fault_exit_after_publish: false,
         }
     }
 }
@@ -216,6 +220,12 @@ impl Relay {
                 }
             };
             outcomes.push((row.seq, outcome));
+        }
+        if self.config.fault_exit_after_publish
+            && outcomes.iter().any(|(_, d)| *d == Delivery::Sent)
+        {
+            tracing::error!("fault injection: exiting after publish, before marking rows sent");
+            std::process::exit(70);
         }
         self.store
             .settle_outbox(&outcomes)

@@ -111,6 +111,20 @@ pub(crate) struct ServeArgs {
     /// Kafka bootstrap servers (comma-separated); unset → events stay in the local event log.
     #[arg(long, env = "KAFKA_BROKERS")]
     pub(crate) kafka_brokers: Option<String>,
+    /// Kafka: how long a send may wait for the broker before it fails and is retried (ms).
+    #[arg(long, env = "ONEX_KAFKA_MESSAGE_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=300_000))]
+    pub(crate) kafka_message_timeout_ms: u64,
+    /// Kafka: largest event sent; a larger one goes to its dead-letter topic (bytes).
+    #[arg(long, env = "ONEX_KAFKA_MAX_MESSAGE_BYTES", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(256..=100_000_000))]
+    pub(crate) kafka_max_message_bytes: u64,
+    /// Kafka: how long the relay's claim keeps other relays off outbox rows; after a crash,
+    /// the rows it held are sent again once it expires (ms).
+    #[arg(long, env = "ONEX_RELAY_LEASE_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub(crate) relay_lease_ms: u64,
+    /// Fault injection for crash tests: exit the process right after the broker confirmed a
+    /// delivery and before the outbox rows are marked sent.
+    #[arg(long, env = "ONEX_FAULT_EXIT_AFTER_PUBLISH", hide = true)]
+    pub(crate) fault_exit_after_publish: bool,
     /// Prefix of event topic names.
     #[arg(long = "env", env = "ONEX_ENV", default_value = "dev")]
     pub(crate) environment: String,

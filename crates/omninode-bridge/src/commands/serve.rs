@@ -85,7 +85,13 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut relay_task = None;
     if let Some(brokers) = &args.kafka_brokers {
         let topics = super::topics::catalogue(&contracts, &args.environment)?;
-        let relay = Relay::new(store.clone(), RelayConfig::new(brokers.as_str()), topics);
+        let mut config = RelayConfig::new(brokers.as_str());
+        config.message_timeout = Duration::from_millis(args.kafka_message_timeout_ms);
+        config.lease = Duration::from_millis(args.relay_lease_ms);
+        config.max_message_bytes = usize::try_from(args.kafka_max_message_bytes)
+            .context("--kafka-max-message-bytes too large")?;
+        config.fault_exit_after_publish = args.fault_exit_after_publish;
+        let relay = Relay::new(store.clone(), config, topics);
         app = app.with_relay(relay.stats());
         relay_task = Some(tokio::spawn(relay.run(relay_stop_rx)));
         tracing::info!(%brokers, "relaying events to Kafka");

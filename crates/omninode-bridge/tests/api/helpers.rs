@@ -216,6 +216,18 @@ impl Server {
             .unwrap()
     }
 
+    /// Waits up to `timeout` for the process to exit by itself; its exit code.
+    pub(crate) fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+
     /// Stops the process at once (SIGKILL): what survives is what was durable.
     pub(crate) fn kill(mut self) {
         let _ = self.child.kill();

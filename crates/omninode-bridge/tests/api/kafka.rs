@@ -54,8 +54,18 @@ pub(crate) fn workflow_topics(env: &str) -> Vec<String> {
 
 /// Reads `topics` from the beginning until `want` messages arrived or `timeout` passed.
 pub(crate) async fn consume(topics: &[String], want: usize, timeout: Duration) -> Vec<Received> {
+    consume_until(&brokers(), topics, timeout, |got| got.len() >= want).await
+}
+
+/// Reads `topics` on `brokers` from the beginning until `done` says so or `timeout` passed.
+pub(crate) async fn consume_until(
+    brokers: &str,
+    topics: &[String],
+    timeout: Duration,
+    done: impl Fn(&[Received]) -> bool,
+) -> Vec<Received> {
     let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers())
+        .set("bootstrap.servers", brokers)
         .set("group.id", format!("test-{}", uuid::Uuid::new_v4()))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
@@ -65,7 +75,7 @@ pub(crate) async fn consume(topics: &[String], want: usize, timeout: Duration) -
     consumer.subscribe(&names).unwrap();
     let deadline = Instant::now() + timeout;
     let mut out = Vec::new();
-    while out.len() < want {
+    while !done(&out) {
         let left = deadline.saturating_duration_since(Instant::now());
         let Ok(next) = tokio::time::timeout(left, consumer.recv()).await else {
             break;
@@ -220,4 +230,59 @@ fn topics_create_is_idempotent_and_list_shows_partitions() {
         .lines()
         .any(|l| l == "omninode_codegen_status_session_v1\t6"));
     assert!(listed.lines().any(|l| l == "omninode_system_alerts\t1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_event_goes_to_its_dead_letter_topic_with_the_reason() {
+    let env = unique_env();
+    let b = brokers();
+    let s = Server::start(&[
+        "--kafka-brokers",
+        &b,
+        "--env",
+        &env,
+        "--kafka-max-message-bytes",
+        "2000",
+    ]);
+    let small = s.post("/stamp", &stamp_body("small\n", "ns")).await;
+    assert_eq!(small.status, 201);
+    // STAMP_CREATED carries the file path: 3,000 bytes of it push that event over the limit.
+    let long_path = format!("{}.txt", "p".repeat(3000));
+    let big = s
+        .post(
+            "/stamp",
+            &serde_json::json!({"content": "big\n", "namespace": "ns", "file_path": long_path}),
+        )
+        .await;
+    assert_eq!(big.status, 201, "{}", big.body);
+    wait_outbox_empty(&s, Duration::from_secs(30)).await;
+
+    let topic = format!("{env}.omninode_bridge.onex.evt.stamp-created.v1");
+    let letters = consume(&[format!("{topic}.dlq")], 1, Duration::from_secs(20)).await;
+    assert_eq!(letters.len(), 1);
+    let letter = &letters[0].envelope;
+    assert!(
+        letter["reason"]
+            .as_str()
+            .unwrap()
+            .contains("message too large"),
+        "{letter}"
+    );
+    assert_eq!(letter["topic"], topic.as_str());
+    assert_eq!(letter["event_type"], "STAMP_CREATED");
+    assert_eq!(
+        letters[0].event_id_header,
+        letter["event_id"].as_str().unwrap()
+    );
+    // The small stamp's STAMP_CREATED went to the topic itself; the big one's did not.
+    // (Waits for a second message that must not come.)
+    let delivered = consume(&[topic], 2, Duration::from_secs(5)).await;
+    assert_eq!(delivered.len(), 1);
+    assert_ne!(
+        delivered[0].envelope["event_id"], letter["event_id"],
+        "the oversized event must not be on the topic"
+    );
+    let metrics = s.metrics().await;
+    assert!(metrics.contains("dlq_messages_total 1"), "{metrics}");
+    assert!(metrics.contains("events_published_total 19"), "{metrics}");
 }

@@ -9,6 +9,7 @@ mod endpoints;
 mod errors;
 mod intelligence;
 mod kafka;
+mod kafka_faults;
 mod limits;
 mod persistence;
 mod postgres;
