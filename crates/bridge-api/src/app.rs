@@ -4,6 +4,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bridge_events::monitor::DlqStats;
 use bridge_events::RelayStats;
 use bridge_nodes::Orchestrator;
 use bridge_store::Store;
@@ -30,6 +31,8 @@ pub struct App {
     pub(crate) started: Instant,
     /// The Kafka relay's counters, when `--kafka-brokers` is set.
     pub(crate) relay: Option<Arc<RelayStats>>,
+    /// The DLQ monitor's counters, when `--kafka-brokers` is set.
+    pub(crate) dlq: Option<Arc<DlqStats>>,
 }
 
 impl App {
@@ -54,7 +57,14 @@ impl App {
             limiter,
             started: Instant::now(),
             relay: None,
+            dlq: None,
         }
+    }
+
+    /// Reports the DLQ monitor in `/health` and `/metrics`.
+    pub fn with_dlq_monitor(mut self, stats: Arc<DlqStats>) -> Self {
+        self.dlq = Some(stats);
+        self
     }
 
     /// Reports the Kafka relay in `/health` and `/metrics`.

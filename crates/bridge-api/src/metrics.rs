@@ -30,6 +30,12 @@ pub(crate) struct DatabaseLabels {
     pub(crate) outcome: &'static str,
 }
 
+/// Labels of `dlq_messages_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct TopicLabels {
+    pub(crate) topic: String,
+}
+
 /// Labels of `circuit_breaker_state`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct BreakerLabels {
@@ -66,8 +72,8 @@ pub struct Metrics {
     pool_exhaustion_warnings: Counter,
     /// Events the broker confirmed.
     events_published: Counter,
-    /// Events moved to a dead-letter topic.
-    dlq_messages: Counter,
+    /// Messages seen on each dead-letter topic (the DLQ monitor).
+    dlq_messages: Family<TopicLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -153,10 +159,10 @@ impl Metrics {
             "Events delivered to Kafka (confirmed by the broker)",
             events_published.clone(),
         );
-        let dlq_messages = Counter::default();
+        let dlq_messages = Family::<TopicLabels, Counter>::default();
         registry.register(
             "dlq_messages",
-            "Events moved to a dead-letter topic",
+            "Messages on dead-letter topics, per topic (the DLQ monitor's count)",
             dlq_messages.clone(),
         );
         Self {
@@ -195,7 +201,13 @@ impl Metrics {
     pub(crate) fn set_relay(&self, relay: &bridge_events::RelayStats) {
         use std::sync::atomic::Ordering::Relaxed;
         catch_up(&self.events_published, relay.published.load(Relaxed));
-        catch_up(&self.dlq_messages, relay.dead_lettered.load(Relaxed));
+    }
+
+    /// Refreshes the per-topic DLQ counts (on each scrape).
+    pub(crate) fn set_dlq(&self, dlq: &bridge_events::monitor::DlqStats) {
+        for (topic, n) in dlq.per_topic() {
+            catch_up(&self.dlq_messages.get_or_create(&TopicLabels { topic }), n);
+        }
     }
 
     /// Records a finished workflow.

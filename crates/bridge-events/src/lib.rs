@@ -3,7 +3,10 @@
 //! sent only after the broker confirms, retried with backoff, dead-lettered when hopeless.
 
 pub mod admin;
+pub mod codegen;
 mod error;
+pub mod monitor;
+pub mod publish;
 pub mod relay;
 
 pub use error::{EventsError, Result};

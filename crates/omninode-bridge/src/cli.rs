@@ -30,7 +30,7 @@ pub(crate) enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the HTTP API and the background nodes.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print BLAKE3 hashes like b3sum (`-` reads stdin), or verify them with --check.
     Hash(HashArgs),
     /// Stamp files offline; prints the stamped content or rewrites the files.
@@ -45,6 +45,26 @@ pub(crate) enum Command {
     /// Create or list the Kafka topics of SPEC §7.
     #[command(subcommand)]
     Topics(TopicsCommand),
+    /// Publish codegen events.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EventsCommand {
+    /// Validate a codegen event payload (JSON file, `-` for stdin) against its topic's schema,
+    /// wrap it in the envelope and send it; an invalid one goes to the DLQ with the error
+    /// (exit 1).
+    Publish {
+        /// A codegen topic, e.g. omninode_codegen_request_analyze_v1.
+        #[arg(long)]
+        topic: String,
+        /// The payload.
+        file: PathBuf,
+        /// Kafka bootstrap servers (comma-separated).
+        #[arg(long, env = "KAFKA_BROKERS")]
+        kafka_brokers: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,6 +141,10 @@ pub(crate) struct ServeArgs {
     /// the rows it held are sent again once it expires (ms).
     #[arg(long, env = "ONEX_RELAY_LEASE_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..))]
     pub(crate) relay_lease_ms: u64,
+    /// Kafka: DLQ messages (all dead-letter topics together) that trigger one alert on
+    /// omninode_system_alerts.
+    #[arg(long, env = "ONEX_DLQ_ALERT_THRESHOLD", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) dlq_alert_threshold: u64,
     /// Fault injection for crash tests: exit the process right after the broker confirmed a
     /// delivery and before the outbox rows are marked sent.
     #[arg(long, env = "ONEX_FAULT_EXIT_AFTER_PUBLISH", hide = true)]

@@ -133,6 +133,8 @@ fn kafka_component(app: &App, pending: Option<u64>) -> Component {
             "events_pending": pending,
             "events_published": relay.published.load(std::sync::atomic::Ordering::Relaxed),
             "dead_lettered": relay.dead_lettered.load(std::sync::atomic::Ordering::Relaxed),
+            "dlq_messages": app.dlq.as_ref().map(|d| d.total.load(std::sync::atomic::Ordering::Relaxed)),
+            "dlq_alerts": app.dlq.as_ref().map(|d| d.alerts.load(std::sync::atomic::Ordering::Relaxed)),
         }),
     }
 }
@@ -182,6 +184,9 @@ pub(crate) async fn metrics(State(app): State<App>) -> Response {
     }
     if let Some(relay) = &app.relay {
         app.metrics.set_relay(relay);
+    }
+    if let Some(dlq) = &app.dlq {
+        app.metrics.set_dlq(dlq);
     }
     if let Some(state) = app.store().breaker_state() {
         app.metrics.set_breaker("database", state.as_gauge());

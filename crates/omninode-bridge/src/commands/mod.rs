@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod contracts;
+mod events;
 mod hash;
 mod migrate;
 mod serve;
@@ -21,13 +22,14 @@ use crate::cli::{Command, StoreArgs};
 /// Runs a subcommand; the exit code says success, a negative answer (1) or bad input (2).
 pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Hash(args) => hash::run(args),
         Command::Stamp(args) => stamp::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Migrate(args) => migrate::run(args).await,
         Command::Contracts(cmd) => contracts::run(cmd),
         Command::Topics(cmd) => topics::run(cmd).await,
+        Command::Events(cmd) => events::run(cmd).await,
     }
 }
 

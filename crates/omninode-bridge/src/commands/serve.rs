@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bridge_api::{router, ApiConfig, App, Metrics};
+use bridge_events::monitor::{DlqMonitor, MonitorConfig};
 use bridge_events::{Relay, RelayConfig};
 use bridge_nodes::{OnextreeClient, Orchestrator};
 use bridge_store::{Observed, Store};
@@ -93,7 +94,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.fault_exit_after_publish = args.fault_exit_after_publish;
         let relay = Relay::new(store.clone(), config, topics);
         app = app.with_relay(relay.stats());
-        relay_task = Some(tokio::spawn(relay.run(relay_stop_rx)));
+        relay_task = Some(tokio::spawn(relay.run(relay_stop_rx.clone())));
+        let monitor = DlqMonitor::new(MonitorConfig {
+            brokers: brokers.clone(),
+            env: args.environment.clone(),
+            threshold: args.dlq_alert_threshold,
+        });
+        app = app.with_dlq_monitor(monitor.stats());
+        tokio::spawn(monitor.run(relay_stop_rx));
         tracing::info!(%brokers, "relaying events to Kafka");
     }
     let listener = TcpListener::bind(args.bind)

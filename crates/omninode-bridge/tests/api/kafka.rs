@@ -99,6 +99,19 @@ pub(crate) async fn consume_until(
     out
 }
 
+/// Polls `/metrics` until it has `line`.
+pub(crate) async fn wait_metric(s: &Server, line: &str, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let m = s.metrics().await;
+        if m.lines().any(|l| l == line) {
+            return m;
+        }
+        assert!(Instant::now() < deadline, "no {line:?} in:\n{m}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Polls `/metrics` until the outbox is empty.
 pub(crate) async fn wait_outbox_empty(s: &Server, timeout: Duration) {
     let deadline = Instant::now() + timeout;
@@ -276,13 +289,174 @@ async fn an_oversized_event_goes_to_its_dead_letter_topic_with_the_reason() {
     );
     // The small stamp's STAMP_CREATED went to the topic itself; the big one's did not.
     // (Waits for a second message that must not come.)
-    let delivered = consume(&[topic], 2, Duration::from_secs(5)).await;
+    let delivered = consume(std::slice::from_ref(&topic), 2, Duration::from_secs(5)).await;
     assert_eq!(delivered.len(), 1);
     assert_ne!(
         delivered[0].envelope["event_id"], letter["event_id"],
         "the oversized event must not be on the topic"
     );
     let metrics = s.metrics().await;
-    assert!(metrics.contains("dlq_messages_total 1"), "{metrics}");
     assert!(metrics.contains("events_published_total 19"), "{metrics}");
+    // The DLQ monitor counts the letter on its topic.
+    let line = format!("dlq_messages_total{{topic=\"{topic}.dlq\"}} 1");
+    wait_metric(&s, &line, Duration::from_secs(30)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crossing_the_dlq_threshold_publishes_exactly_one_alert() {
+    let env = unique_env();
+    let b = brokers();
+    let s = Server::start(&[
+        "--kafka-brokers",
+        &b,
+        "--env",
+        &env,
+        "--kafka-max-message-bytes",
+        "2000",
+        "--dlq-alert-threshold",
+        "3",
+    ]);
+    for i in 0..5 {
+        let path = format!("{}{i}.txt", "q".repeat(3000));
+        let r = s
+            .post(
+                "/stamp",
+                &serde_json::json!({"content": format!("dlq {i}\n"), "namespace": "ns", "file_path": path}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let dlq = format!("{env}.omninode_bridge.onex.evt.stamp-created.v1.dlq");
+    wait_metric(
+        &s,
+        &format!("dlq_messages_total{{topic=\"{dlq}\"}} 5"),
+        Duration::from_secs(60),
+    )
+    .await;
+    // Alerts of every test share the topic: ours carry our env as key. Wait for a second
+    // one that must not come.
+    let alerts = consume_until(
+        &b,
+        &["omninode_system_alerts".to_owned()],
+        Duration::from_secs(5),
+        |got| got.iter().filter(|m| m.key == env).count() >= 2,
+    )
+    .await;
+    let ours: Vec<_> = alerts.iter().filter(|m| m.key == env).collect();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    let a = &ours[0].envelope;
+    assert_eq!(a["event_type"], "DLQ_THRESHOLD_EXCEEDED");
+    assert_eq!(a["payload"]["threshold"], 3);
+    assert!(a["payload"]["total"].as_u64().unwrap() >= 3);
+    let h = s.get("/health").await;
+    assert_eq!(
+        h.body["data"]["components"]["kafka"]["info"]["dlq_alerts"],
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_publish_sends_valid_payloads_and_dead_letters_invalid_ones() {
+    let b = brokers();
+    let dir = tempfile::tempdir().unwrap();
+    let marker = uuid::Uuid::new_v4().to_string();
+    let run = |file: &str, body: String| {
+        let path = dir.path().join(file);
+        std::fs::write(&path, body).unwrap();
+        std::process::Command::new(crate::helpers::bin())
+            .args([
+                "events",
+                "publish",
+                "--topic",
+                "omninode_codegen_request_pattern_v1",
+            ])
+            .arg(&path)
+            .args(["--kafka-brokers", &b])
+            .output()
+            .unwrap()
+    };
+    let valid = run(
+        "ok.json",
+        serde_json::json!({"correlation_id": marker, "session_id": uuid::Uuid::new_v4(),
+                           "node_description": "a cache", "node_type": "effect", "limit": 3})
+        .to_string(),
+    );
+    assert!(
+        valid.status.success(),
+        "{}",
+        String::from_utf8_lossy(&valid.stderr)
+    );
+    let out = String::from_utf8(valid.stdout).unwrap();
+    let fields: Vec<&str> = out.trim().split('\t').collect();
+    assert_eq!(fields[..2], ["sent", "omninode_codegen_request_pattern_v1"]);
+    let event_id = fields[4].to_owned();
+
+    let invalid = run(
+        "bad.json",
+        serde_json::json!({"correlation_id": marker, "session_id": uuid::Uuid::new_v4(),
+                           "node_description": "a cache", "node_type": "effect", "limit": 99})
+        .to_string(),
+    );
+    assert_eq!(invalid.status.code(), Some(1));
+    let out = String::from_utf8(invalid.stdout).unwrap();
+    assert!(
+        out.starts_with("dead-lettered\tomninode_codegen_dlq_pattern_v1\tlimit"),
+        "{out}"
+    );
+
+    let got = consume_until(
+        &b,
+        &[
+            "omninode_codegen_request_pattern_v1".to_owned(),
+            "omninode_codegen_dlq_pattern_v1".to_owned(),
+        ],
+        Duration::from_secs(20),
+        |got| {
+            got.iter()
+                .filter(|m| {
+                    m.key == marker
+                        || m.envelope["payload"]
+                            .as_str()
+                            .is_some_and(|p| p.contains(&marker))
+                })
+                .count()
+                >= 2
+        },
+    )
+    .await;
+    let sent = got
+        .iter()
+        .find(|m| m.topic == "omninode_codegen_request_pattern_v1" && m.key == marker)
+        .expect("the valid event on its topic, keyed by correlation id");
+    assert_eq!(sent.envelope["event_id"], event_id.as_str());
+    assert_eq!(sent.envelope["event_type"], "CODEGEN_PATTERN_REQUEST");
+    assert_eq!(sent.envelope["payload"]["limit"], 3);
+    assert!(sent.envelope["session_id"].is_string());
+    let letter = got
+        .iter()
+        .find(|m| {
+            m.topic == "omninode_codegen_dlq_pattern_v1"
+                && m.envelope["payload"]
+                    .as_str()
+                    .is_some_and(|p| p.contains(&marker))
+        })
+        .expect("the invalid event in the DLQ");
+    assert!(letter.envelope["reason"]
+        .as_str()
+        .unwrap()
+        .contains("limit: 99 is outside 1-20"));
+    // Unknown topic or unreadable file: bad input, nothing sent.
+    let o = std::process::Command::new(crate::helpers::bin())
+        .args([
+            "events",
+            "publish",
+            "--topic",
+            "nope",
+            "missing.json",
+            "--kafka-brokers",
+            &b,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
 }
