@@ -1,9 +1,12 @@
 //! A unit of work for a group-committing writer, and its reply. Shared by the backends: each
 //! commits many jobs in one transaction and answers each one after the commit.
 
-use tokio::sync::{mpsc, oneshot};
+use std::collections::HashSet;
 
-use crate::{EventRow, Result, StampOutcome, StampWrite, StoreError, WorkflowRecord};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::{EventRow, Result, StampOutcome, StampRecord, StampWrite, StoreError, WorkflowRecord};
 
 /// A unit of work and where to send its outcome.
 pub(crate) enum Job {
@@ -101,4 +104,42 @@ impl<M: From<Job>> Queue<M> {
     pub(crate) fn is_closed(&self) -> bool {
         self.0.is_closed()
     }
+}
+
+/// The stamps of a batch, in job order.
+pub(crate) fn stamps<'a>(jobs: &[&'a Job]) -> Vec<&'a StampRecord> {
+    jobs.iter()
+        .filter_map(|j| match j {
+            Job::Stamp { write, .. } => Some(&write.stamp),
+            Job::Failed { .. } => None,
+        })
+        .collect()
+}
+
+/// What a batch writes once its stamps are in: the workflows and events of every failed
+/// workflow and of each stamp in `inserted` (a duplicate stamp writes nothing).
+pub(crate) fn dependents<'a>(
+    jobs: &[&'a Job],
+    inserted: &HashSet<Uuid>,
+) -> (Vec<&'a WorkflowRecord>, Vec<&'a EventRow>) {
+    let mut workflows = Vec::new();
+    let mut events = Vec::new();
+    for job in jobs {
+        match job {
+            Job::Stamp { write, .. } if inserted.contains(&write.stamp.stamp_id) => {
+                workflows.extend(write.workflow.iter());
+                events.extend(write.events.iter());
+            }
+            Job::Stamp { .. } => {}
+            Job::Failed {
+                workflow,
+                events: ev,
+                ..
+            } => {
+                workflows.push(&**workflow);
+                events.extend(ev.iter());
+            }
+        }
+    }
+    (workflows, events)
 }

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, Semaphore};
 use uuid::Uuid;
 
 use super::rows::{stamp_from_row, STAMP_COLUMNS};
-use crate::batch::{Done, Job};
+use crate::batch::{self, Done, Job};
 use crate::{EventRow, Result, StampOutcome, StampRecord, StoreError, WorkflowRecord};
 
 /// How many units of work may wait (back-pressure beyond that).
@@ -83,36 +83,12 @@ async fn apply(pool: &PgPool, jobs: &[&Job]) -> Result<Vec<Done>> {
 }
 
 async fn apply_in_tx(conn: &mut PgConnection, jobs: &[&Job]) -> Result<Vec<Done>> {
-    let mut stamps: Vec<&StampRecord> = jobs
-        .iter()
-        .filter_map(|j| match j {
-            Job::Stamp { write, .. } => Some(&write.stamp),
-            Job::Failed { .. } => None,
-        })
-        .collect();
+    let mut stamps = batch::stamps(jobs);
     // Concurrent transactions take the unique key's locks in the same order: no deadlock.
     stamps.sort_by(|a, b| (&a.file_hash, &a.namespace).cmp(&(&b.file_hash, &b.namespace)));
     let inserted: HashSet<Uuid> = insert_stamps(conn, &stamps).await?;
 
-    let mut workflows: Vec<&WorkflowRecord> = Vec::new();
-    let mut events: Vec<&EventRow> = Vec::new();
-    for job in jobs {
-        match job {
-            Job::Stamp { write, .. } if inserted.contains(&write.stamp.stamp_id) => {
-                workflows.extend(write.workflow.iter());
-                events.extend(write.events.iter());
-            }
-            Job::Stamp { .. } => {}
-            Job::Failed {
-                workflow,
-                events: ev,
-                ..
-            } => {
-                workflows.push(workflow);
-                events.extend(ev.iter());
-            }
-        }
-    }
+    let (workflows, events) = batch::dependents(jobs, &inserted);
     insert_workflows(conn, &workflows).await?;
     insert_events(conn, &events).await?;
 

@@ -17,10 +17,8 @@ use super::rows::stamp_from_row;
 use super::sql::{
     insert_events, insert_stamps, insert_steps, insert_transitions, insert_workflows,
 };
-use crate::batch::{Done, Job};
-use crate::{
-    EventRow, Result, StampOutcome, StampRecord, StepRecord, TransitionRecord, WorkflowRecord,
-};
+use crate::batch::{self, Done, Job};
+use crate::{Result, StampOutcome, StepRecord, TransitionRecord, WorkflowRecord};
 
 /// How many units of work may wait for the writer (back-pressure beyond that).
 pub(super) const QUEUE_DEPTH: usize = 4096;
@@ -145,13 +143,7 @@ async fn insert_all<'a, T>(
 }
 
 async fn apply_in_tx(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<Done>> {
-    let stamps: Vec<&StampRecord> = jobs
-        .iter()
-        .filter_map(|j| match j {
-            Job::Stamp { write, .. } => Some(&write.stamp),
-            Job::Failed { .. } => None,
-        })
-        .collect();
+    let stamps = batch::stamps(jobs);
     let mut inserted: HashSet<uuid::Uuid> = HashSet::with_capacity(stamps.len());
     let mut rest = &stamps[..];
     for size in chunk_sizes(stamps.len()) {
@@ -182,27 +174,7 @@ async fn apply_in_tx(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<D
             }
         }
     }
-    // Workflows and events: every failed workflow, and the stamps that are new (a duplicate
-    // writes nothing).
-    let mut workflows: Vec<&WorkflowRecord> = Vec::new();
-    let mut events: Vec<&EventRow> = Vec::new();
-    for job in jobs {
-        match job {
-            Job::Stamp { write, .. } if inserted.contains(&write.stamp.stamp_id) => {
-                workflows.extend(write.workflow.iter());
-                events.extend(write.events.iter());
-            }
-            Job::Stamp { .. } => {}
-            Job::Failed {
-                workflow,
-                events: ev,
-                ..
-            } => {
-                workflows.push(workflow);
-                events.extend(ev.iter());
-            }
-        }
-    }
+    let (workflows, events) = batch::dependents(jobs, &inserted);
     let steps: Vec<(&WorkflowRecord, &StepRecord)> = workflows
         .iter()
         .flat_map(|w| w.steps.iter().map(move |s| (*w, s)))
