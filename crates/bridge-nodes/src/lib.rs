@@ -4,6 +4,7 @@
 mod error;
 pub mod intelligence;
 pub mod orchestrator;
+pub mod reducer;
 
 pub use error::{NodeError, Result};
 pub use intelligence::OnextreeClient;
