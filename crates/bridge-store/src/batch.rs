@@ -143,3 +143,25 @@ pub(crate) fn dependents<'a>(
     }
     (workflows, events)
 }
+
+/// A job's reply once its batch is written: ready, or a duplicate that gets the stored stamp
+/// of its content (committed earlier, or earlier in the same batch) — a backend lookup.
+pub(crate) enum Reply<'a> {
+    /// Nothing left to read.
+    Ready(Done),
+    /// Look up the first stamp of this one's `(namespace, file_hash)`.
+    Existing(&'a StampRecord),
+}
+
+/// The replies of `jobs` in order, given which stamps were `inserted`.
+pub(crate) fn replies<'a>(jobs: &[&'a Job], inserted: &HashSet<Uuid>) -> Vec<Reply<'a>> {
+    jobs.iter()
+        .map(|job| match job {
+            Job::Failed { .. } => Reply::Ready(Done::Failed),
+            Job::Stamp { write, .. } if inserted.contains(&write.stamp.stamp_id) => Reply::Ready(
+                Done::Stamp(Box::new(StampOutcome::Created(write.stamp.clone()))),
+            ),
+            Job::Stamp { write, .. } => Reply::Existing(&write.stamp),
+        })
+        .collect()
+}

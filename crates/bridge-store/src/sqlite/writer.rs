@@ -194,26 +194,23 @@ async fn apply_in_tx(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<D
     insert_all(conn, &events, insert_events).await?;
 
     let mut done = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let Job::Stamp { write, .. } = job else {
-            done.push(Done::Failed);
-            continue;
+    for reply in batch::replies(jobs, &inserted) {
+        let s = match reply {
+            batch::Reply::Ready(d) => {
+                done.push(d);
+                continue;
+            }
+            batch::Reply::Existing(s) => s,
         };
-        let s = &write.stamp;
-        if inserted.contains(&s.stamp_id) {
-            done.push(Done::Stamp(Box::new(StampOutcome::Created(s.clone()))));
-        } else {
-            // The first stamp of this content: committed earlier, or earlier in this batch.
-            let row =
-                sqlx::query("SELECT * FROM metadata_stamps WHERE namespace = ? AND file_hash = ?")
-                    .bind(&s.namespace)
-                    .bind(&s.file_hash)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            done.push(Done::Stamp(Box::new(StampOutcome::Existing(
-                stamp_from_row(&row)?,
-            ))));
-        }
+        let row =
+            sqlx::query("SELECT * FROM metadata_stamps WHERE namespace = ? AND file_hash = ?")
+                .bind(&s.namespace)
+                .bind(&s.file_hash)
+                .fetch_one(&mut *conn)
+                .await?;
+        done.push(Done::Stamp(Box::new(StampOutcome::Existing(
+            stamp_from_row(&row)?,
+        ))));
     }
     Ok(done)
 }
