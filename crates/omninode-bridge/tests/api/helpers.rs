@@ -216,6 +216,16 @@ impl Server {
             .unwrap()
     }
 
+    /// Stamps `content` in namespace `ns` (must be new: 201); the request's correlation id.
+    pub(crate) async fn stamp_new(&self, content: &str) -> String {
+        let r = self.post("/stamp", &stamp_body(content, "ns")).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["metadata"]["correlation_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Waits up to `timeout` for the process to exit by itself; its exit code.
     pub(crate) fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<i32> {
         let deadline = std::time::Instant::now() + timeout;

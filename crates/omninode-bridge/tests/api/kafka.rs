@@ -132,16 +132,7 @@ async fn a_stamps_events_arrive_on_their_topics_in_order_with_their_keys() {
     let s = Server::start(&["--kafka-brokers", &b, "--env", &env]);
     let mut correlations = Vec::new();
     for i in 0..3 {
-        let r = s
-            .post("/stamp", &stamp_body(&format!("kafka {i}\n"), "ns"))
-            .await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        correlations.push(
-            r.body["metadata"]["correlation_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        correlations.push(s.stamp_new(&format!("kafka {i}\n")).await);
     }
     wait_outbox_empty(&s, Duration::from_secs(30)).await;
     let got = consume(&workflow_topics(&env), 30, Duration::from_secs(30)).await;

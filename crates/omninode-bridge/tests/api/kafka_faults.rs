@@ -120,16 +120,7 @@ async fn a_network_cut_longer_than_the_message_timeout_loses_nothing() {
     ]);
     let mut correlations = Vec::new();
     for i in 0..2 {
-        let r = s
-            .post("/stamp", &stamp_body(&format!("before cut {i}\n"), "ns"))
-            .await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        correlations.push(
-            r.body["metadata"]["correlation_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        correlations.push(s.stamp_new(&format!("before cut {i}\n")).await);
     }
     wait_outbox_empty(&s, Duration::from_secs(30)).await;
 
@@ -199,14 +190,7 @@ async fn a_crash_between_publish_and_marking_sent_resends_and_ids_deduplicate() 
         data.path(),
         &[&flags[..], &["--fault-exit-after-publish"]].concat(),
     );
-    let r = crashing
-        .post("/stamp", &stamp_body("crash me\n", "ns"))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let correlation = r.body["metadata"]["correlation_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let correlation = crashing.stamp_new("crash me\n").await;
     // The relay publishes the stamp's events, then the process dies before marking them.
     assert_eq!(crashing.wait_exit(Duration::from_secs(30)), Some(70));
     drop(crashing);
