@@ -17,8 +17,9 @@ use bridge_core::Blake3Hex;
 
 pub use error::{Result, StoreError};
 pub use model::{
-    Delivery, EventRow, NamespaceState, OutboxRow, StampOutcome, StampRecord, StampWrite,
-    StepRecord, TransitionRecord, WorkflowRecord,
+    CursorMove, Delivery, EventRow, LoggedEvent, NamespaceState, OutboxRow, Position, Reduction,
+    ReductionOutcome, StampOutcome, StampRecord, StampWrite, StepRecord, TransitionRecord,
+    WorkflowRecord,
 };
 pub use observed::{Observed, StoreObserver};
 pub use postgres::{PgOptions, PgStore};
@@ -68,6 +69,30 @@ pub trait Store: Send + Sync + 'static {
     /// version is still `state.version` (0: no row yet). `false` on a conflict (another
     /// writer saved first): nothing is written and the caller retries from a fresh read.
     async fn save_namespace_state(&self, state: &NamespaceState) -> Result<bool>;
+
+    /// Namespace states whose names sort after `after`, in name order, at most `limit`.
+    async fn list_namespace_states(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<NamespaceState>>;
+
+    /// The stored states of `namespaces` (those that have one).
+    async fn get_namespace_states(&self, namespaces: &[String]) -> Result<Vec<NamespaceState>>;
+
+    /// Saves a reducer window atomically: every cursor move and every state, or nothing.
+    async fn apply_reduction(&self, reduction: &Reduction) -> Result<ReductionOutcome>;
+
+    /// A reducer cursor, if saved.
+    async fn get_cursor(&self, name: &str) -> Result<Option<Position>>;
+
+    /// Up to `limit` `STAMP_CREATED` events of the local log after `after`, in log order. Only
+    /// events whose position can no longer be overtaken by a later commit are returned.
+    async fn read_stamp_events(&self, after: Position, limit: u32) -> Result<Vec<LoggedEvent>>;
+
+    /// How many `STAMP_CREATED` events follow `after` (the reducer's lag), counting at most
+    /// `cap`.
+    async fn count_stamp_events(&self, after: Position, cap: u32) -> Result<u64>;
 
     /// Claims up to `limit` pending outbox rows, oldest first, for `lease`: other relays skip
     /// them until it expires (`FOR UPDATE SKIP LOCKED` on PostgreSQL). Counts an attempt.

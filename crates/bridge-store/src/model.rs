@@ -213,3 +213,64 @@ pub enum Delivery {
     /// Given up (moved to the dead-letter topic); the row is `failed` with the reason.
     Failed(String),
 }
+
+/// A position in an ordered event stream: `(txid, seq)` compared in that order. On the local
+/// event log `seq` is `event_logs.seq` and `txid` the writing transaction (0 on SQLite, whose
+/// single writer commits in `seq` order); on a Kafka partition `seq` is the offset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Position {
+    /// Writing transaction (PostgreSQL), else 0.
+    pub txid: i64,
+    /// Sequence number or partition offset.
+    pub seq: i64,
+}
+
+impl Position {
+    /// A position on a stream ordered by `seq` alone (SQLite, a Kafka partition).
+    pub fn at(seq: i64) -> Self {
+        Self { txid: 0, seq }
+    }
+}
+
+/// A `STAMP_CREATED` event read from the local event log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoggedEvent {
+    /// Where it is in the log.
+    pub position: Position,
+    /// The envelope JSON.
+    pub payload: String,
+}
+
+/// A reducer cursor moving over the events a window folded in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CursorMove {
+    /// `event_logs` or `kafka:<topic>:<partition>`.
+    pub name: String,
+    /// Where the window found it (`None`: never saved); the move fails if it moved since.
+    pub from: Option<Position>,
+    /// The last event the window folded in.
+    pub to: Position,
+}
+
+/// One closed reducer window: namespace states (each carrying the version it was computed
+/// from) and the cursor moves that cover its events, saved together or not at all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reduction {
+    /// Cursor compare-and-sets.
+    pub cursors: Vec<CursorMove>,
+    /// Optimistic-lock saves, as in [`crate::Store::save_namespace_state`].
+    pub states: Vec<NamespaceState>,
+}
+
+/// What became of a [`Reduction`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReductionOutcome {
+    /// Everything was saved.
+    Applied,
+    /// A cursor is no longer where the window found it: another reducer applied (some of)
+    /// these events. Nothing was saved; the window must be dropped and the stream re-read.
+    CursorMoved(String),
+    /// These namespaces' versions changed since they were read. Nothing was saved; the
+    /// caller re-reads them and retries.
+    Conflict(Vec<String>),
+}

@@ -9,8 +9,8 @@ use bridge_core::breaker::BreakerState;
 use bridge_core::Blake3Hex;
 
 use crate::{
-    Delivery, EventRow, NamespaceState, OutboxRow, PoolStatus, Result, StampOutcome, StampRecord,
-    StampWrite, Store, WorkflowRecord,
+    Delivery, EventRow, LoggedEvent, NamespaceState, OutboxRow, PoolStatus, Position, Reduction,
+    ReductionOutcome, Result, StampOutcome, StampRecord, StampWrite, Store, WorkflowRecord,
 };
 
 /// Receives the store's measurements (the API implements it with Prometheus metrics).
@@ -89,6 +89,51 @@ impl Store for Observed {
         self.timed(
             "save_namespace_state",
             self.inner.save_namespace_state(state),
+        )
+        .await
+    }
+
+    async fn list_namespace_states(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<NamespaceState>> {
+        self.timed(
+            "list_namespace_states",
+            self.inner.list_namespace_states(after, limit),
+        )
+        .await
+    }
+
+    async fn get_namespace_states(&self, namespaces: &[String]) -> Result<Vec<NamespaceState>> {
+        self.timed(
+            "get_namespace_states",
+            self.inner.get_namespace_states(namespaces),
+        )
+        .await
+    }
+
+    async fn apply_reduction(&self, reduction: &Reduction) -> Result<ReductionOutcome> {
+        self.timed("apply_reduction", self.inner.apply_reduction(reduction))
+            .await
+    }
+
+    async fn get_cursor(&self, name: &str) -> Result<Option<Position>> {
+        self.timed("get_cursor", self.inner.get_cursor(name)).await
+    }
+
+    async fn read_stamp_events(&self, after: Position, limit: u32) -> Result<Vec<LoggedEvent>> {
+        self.timed(
+            "read_stamp_events",
+            self.inner.read_stamp_events(after, limit),
+        )
+        .await
+    }
+
+    async fn count_stamp_events(&self, after: Position, cap: u32) -> Result<u64> {
+        self.timed(
+            "count_stamp_events",
+            self.inner.count_stamp_events(after, cap),
         )
         .await
     }

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use bridge_core::hash::hash_bytes;
 use bridge_store::{
-    Delivery, EventRow, NamespaceState, SqliteStore, StampOutcome, StampRecord, StampWrite,
-    StepRecord, Store, TransitionRecord, WorkflowRecord,
+    CursorMove, Delivery, EventRow, NamespaceState, Position, Reduction, ReductionOutcome,
+    SqliteStore, StampOutcome, StampRecord, StampWrite, StepRecord, Store, TransitionRecord,
+    WorkflowRecord,
 };
 use chrono::{SubsecRound, Utc};
 use uuid::Uuid;
@@ -274,6 +275,154 @@ async fn optimistic_lock_refuses_stale_writers<S: Store>(s: Arc<S>) {
     );
 }
 
+fn counted(ns: &str, stamps: i64, version: i64) -> NamespaceState {
+    let mut st = NamespaceState::empty(ns);
+    st.total_stamps = stamps;
+    st.version = version;
+    st.updated_at = Utc::now().trunc_subsecs(6);
+    st
+}
+
+async fn reductions_save_states_and_cursors_together<S: Store>(s: Arc<S>) {
+    let first = Reduction {
+        cursors: vec![CursorMove {
+            name: "event_logs".into(),
+            from: None,
+            to: Position::at(5),
+        }],
+        states: vec![counted("r1", 3, 0), counted("r2", 2, 0)],
+    };
+    assert_eq!(
+        s.apply_reduction(&first).await.unwrap(),
+        ReductionOutcome::Applied
+    );
+    assert_eq!(
+        s.get_cursor("event_logs").await.unwrap(),
+        Some(Position::at(5))
+    );
+    assert_eq!(s.get_cursor("kafka:t:0").await.unwrap(), None);
+    let names = vec!["r2".to_string(), "r1".to_string(), "absent".to_string()];
+    let mut got = s.get_namespace_states(&names).await.unwrap();
+    got.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+    assert_eq!(
+        got.iter()
+            .map(|g| (g.namespace.as_str(), g.total_stamps, g.version))
+            .collect::<Vec<_>>(),
+        vec![("r1", 3, 1), ("r2", 2, 1)]
+    );
+
+    // Replaying the same window (another reducer, or a restart that read the old cursor):
+    // the cursor refuses it and nothing is written, not even the valid state.
+    let replay = Reduction {
+        cursors: first.cursors.clone(),
+        states: vec![counted("r3", 1, 0)],
+    };
+    assert_eq!(
+        s.apply_reduction(&replay).await.unwrap(),
+        ReductionOutcome::CursorMoved("event_logs".into())
+    );
+    assert!(s.get_namespace_state("r3").await.unwrap().is_none());
+
+    // A stale version: the conflicting namespace is named, the cursor does not move.
+    let stale = Reduction {
+        cursors: vec![CursorMove {
+            name: "event_logs".into(),
+            from: Some(Position::at(5)),
+            to: Position::at(9),
+        }],
+        states: vec![counted("r1", 4, 1), counted("r2", 9, 0)],
+    };
+    assert_eq!(
+        s.apply_reduction(&stale).await.unwrap(),
+        ReductionOutcome::Conflict(vec!["r2".into()])
+    );
+    assert_eq!(
+        s.get_cursor("event_logs").await.unwrap(),
+        Some(Position::at(5))
+    );
+    assert_eq!(
+        s.get_namespace_state("r1")
+            .await
+            .unwrap()
+            .unwrap()
+            .total_stamps,
+        3
+    );
+    // Retried from fresh versions, it lands.
+    let fresh = Reduction {
+        states: vec![counted("r1", 4, 1), counted("r2", 9, 1)],
+        ..stale
+    };
+    assert_eq!(
+        s.apply_reduction(&fresh).await.unwrap(),
+        ReductionOutcome::Applied
+    );
+    assert_eq!(
+        s.get_cursor("event_logs").await.unwrap(),
+        Some(Position::at(9))
+    );
+
+    // Listing pages through namespaces in name order.
+    let page = s.list_namespace_states(None, 1).await.unwrap();
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].namespace, "r1");
+    let rest = s.list_namespace_states(Some("r1"), 10).await.unwrap();
+    assert_eq!(
+        rest.iter()
+            .map(|r| r.namespace.as_str())
+            .collect::<Vec<_>>(),
+        vec!["r2"]
+    );
+}
+
+/// Reads until `want` events are returned: on PostgreSQL a transaction open anywhere in the
+/// cluster (another test's) holds rows back until it ends.
+async fn read_settled<S: Store + ?Sized>(
+    s: &S,
+    after: Position,
+    limit: u32,
+    want: usize,
+) -> Vec<bridge_store::LoggedEvent> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let got = s.read_stamp_events(after, limit).await.unwrap();
+        if got.len() >= want || std::time::Instant::now() > deadline {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn stamp_events_are_read_in_order_past_a_cursor<S: Store>(s: Arc<S>) {
+    let mut stamped = Vec::new();
+    for i in 0..5 {
+        let mut w = write("log", format!("logged {i}").as_bytes());
+        // A workflow's other events are in the log too; the reducer reads only STAMP_CREATED.
+        let mut other = w.events[0].clone();
+        other.event_id = Uuid::now_v7();
+        other.event_type = "WORKFLOW_COMPLETED".into();
+        w.events[0].payload = format!("{{\"n\":{i}}}");
+        w.events.insert(0, other);
+        s.record_stamp(w).await.unwrap();
+        stamped.push(format!("{{\"n\":{i}}}"));
+    }
+    let start = Position::default();
+    assert_eq!(s.count_stamp_events(start, 100).await.unwrap(), 5);
+    assert_eq!(s.count_stamp_events(start, 3).await.unwrap(), 3);
+    let first = read_settled(&*s, start, 2, 2).await;
+    assert_eq!(first.len(), 2);
+    let rest = read_settled(&*s, first[1].position, 100, 3).await;
+    let all: Vec<_> = first.iter().chain(&rest).collect();
+    assert_eq!(
+        all.iter().map(|e| e.payload.clone()).collect::<Vec<_>>(),
+        stamped
+    );
+    assert!(all.windows(2).all(|w| w[0].position < w[1].position));
+    let end = all.last().unwrap().position;
+    assert!(s.read_stamp_events(end, 100).await.unwrap().is_empty());
+    assert_eq!(s.count_stamp_events(end, 100).await.unwrap(), 0);
+}
+
 async fn outbox_claims_are_ordered_leased_and_settled<S: Store>(s: Arc<S>) {
     let mut ids = Vec::new();
     for i in 0..3 {
@@ -435,6 +584,18 @@ macro_rules! conformance {
                 super::super::optimistic_lock_refuses_stale_writers(Arc::new(s)).await;
             }
 
+            #[tokio::test]
+            async fn reductions_save_states_and_cursors_together() {
+                let (_g, s) = $store.await;
+                super::super::reductions_save_states_and_cursors_together(Arc::new(s)).await;
+            }
+
+            #[tokio::test]
+            async fn stamp_events_are_read_in_order_past_a_cursor() {
+                let (_g, s) = $store.await;
+                super::super::stamp_events_are_read_in_order_past_a_cursor(Arc::new(s)).await;
+            }
+
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn outbox_claims_are_ordered_leased_and_settled() {
                 let (_g, s) = $store.await;
@@ -577,6 +738,47 @@ mod postgres {
             .unwrap()
             .to_string()
             .contains("circuit breaker open"));
+    }
+
+    /// Concurrent transactions commit out of `seq` order; the reducer must never step over a
+    /// row that becomes visible after a later one.
+    #[tokio::test]
+    async fn a_slow_commit_is_not_overtaken_by_the_reducer_cursor() {
+        let url = PgStore::scratch_database(&admin_url()).await.unwrap();
+        let s = PgStore::connect(options(url.clone())).await.unwrap();
+        let mut slow = sqlx::ConnectOptions::connect(
+            &url.parse::<sqlx::postgres::PgConnectOptions>().unwrap(),
+        )
+        .await
+        .unwrap();
+        sqlx::Executor::execute(&mut slow, "BEGIN").await.unwrap();
+        sqlx::query(
+            "INSERT INTO event_logs (event_id, event_type, message_key, correlation_id, payload, \
+             created_at) VALUES ($1, 'STAMP_CREATED', 'k', $1, 'slow', now())",
+        )
+        .bind(Uuid::now_v7())
+        .execute(&mut slow)
+        .await
+        .unwrap();
+        // A later transaction takes a higher seq and commits first.
+        let mut fast = write("log", b"fast");
+        fast.events[0].payload = "fast".into();
+        s.record_stamp(fast).await.unwrap();
+        assert!(
+            s.read_stamp_events(Position::default(), 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a row past an open transaction was handed out"
+        );
+        sqlx::Executor::execute(&mut slow, "COMMIT").await.unwrap();
+        let read = super::read_settled(&s, Position::default(), 10, 2).await;
+        assert_eq!(
+            read.iter().map(|e| e.payload.as_str()).collect::<Vec<_>>(),
+            vec!["slow", "fast"]
+        );
+        // The slow row's seq is lower, yet the positions order by commit-safe txid first.
+        assert!(read[0].position < read[1].position);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

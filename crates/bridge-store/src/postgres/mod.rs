@@ -4,6 +4,7 @@
 //! connection timeouts; half-open probes close it again once the database answers.
 
 mod rows;
+mod state;
 mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,8 +21,9 @@ use tokio::sync::mpsc;
 
 use crate::batch::Queue;
 use crate::{
-    Delivery, EventRow, NamespaceState, OutboxRow, PoolStatus, Result, StampOutcome, StampRecord,
-    StampWrite, Store, StoreError, WorkflowRecord,
+    Delivery, EventRow, LoggedEvent, NamespaceState, OutboxRow, PoolStatus, Position, Reduction,
+    ReductionOutcome, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError,
+    WorkflowRecord,
 };
 use rows::{
     stamp_from_row, state_from_row, workflow_from_rows, STAMP_COLUMNS, STATE_COLUMNS,
@@ -265,34 +267,98 @@ impl Store for PgStore {
 
     async fn save_namespace_state(&self, s: &NamespaceState) -> Result<bool> {
         self.guarded(async {
-            let file_types = serde_json::to_string(&s.file_types)
-                .map_err(|e| StoreError::Unavailable(format!("cannot encode file_types: {e}")))?;
-            // Version 0: the row must not exist yet (a concurrent first save loses here).
-            let sql = if s.version == 0 {
-                "INSERT INTO bridge_states (namespace, total_stamps, total_size_bytes, file_types, \
-                 workflow_count, first_stamp_at, last_stamp_at, last_event_seq, version, updated_at) \
-                 SELECT $1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9 + 1, $10 \
-                 ON CONFLICT (namespace) DO NOTHING"
-            } else {
-                "UPDATE bridge_states SET total_stamps = $2, total_size_bytes = $3, \
-                 file_types = $4::jsonb, workflow_count = $5, first_stamp_at = $6, \
-                 last_stamp_at = $7, last_event_seq = $8, version = $9 + 1, updated_at = $10 \
-                 WHERE namespace = $1 AND version = $9"
-            };
-            let done = sqlx::query(sql)
-                .bind(&s.namespace)
-                .bind(s.total_stamps)
-                .bind(s.total_size_bytes)
-                .bind(file_types)
-                .bind(s.workflow_count)
-                .bind(s.first_stamp_at)
-                .bind(s.last_stamp_at)
-                .bind(s.last_event_seq)
-                .bind(s.version)
-                .bind(s.updated_at)
-                .execute(&self.pool)
-                .await?;
-            Ok(done.rows_affected() == 1)
+            let mut conn = self.pool.acquire().await?;
+            state::save(&mut conn, s).await
+        })
+        .await
+    }
+
+    async fn list_namespace_states(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<NamespaceState>> {
+        self.guarded(async {
+            let rows = sqlx::query(&format!(
+                "SELECT {STATE_COLUMNS} FROM bridge_states WHERE namespace > $1 \
+                 ORDER BY namespace LIMIT $2"
+            ))
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(state_from_row).collect()
+        })
+        .await
+    }
+
+    async fn get_namespace_states(&self, namespaces: &[String]) -> Result<Vec<NamespaceState>> {
+        self.guarded(async {
+            let rows = sqlx::query(&format!(
+                "SELECT {STATE_COLUMNS} FROM bridge_states WHERE namespace = ANY($1)"
+            ))
+            .bind(namespaces)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(state_from_row).collect()
+        })
+        .await
+    }
+
+    async fn apply_reduction(&self, reduction: &Reduction) -> Result<ReductionOutcome> {
+        self.guarded(state::apply(&self.pool, reduction)).await
+    }
+
+    async fn get_cursor(&self, name: &str) -> Result<Option<Position>> {
+        self.guarded(async {
+            let row: Option<(i64, i64)> =
+                sqlx::query_as("SELECT txid, seq FROM reducer_cursors WHERE name = $1")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            Ok(row.map(|(txid, seq)| Position { txid, seq }))
+        })
+        .await
+    }
+
+    async fn read_stamp_events(&self, after: Position, limit: u32) -> Result<Vec<LoggedEvent>> {
+        self.guarded(async {
+            // Only rows of transactions older than the snapshot's xmin: those have all ended,
+            // so no row can later appear before the last one read (see migration 0003).
+            let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+                "SELECT txid, seq, payload FROM event_logs \
+                 WHERE event_type = 'STAMP_CREATED' AND (txid, seq) > ($1, $2) \
+                   AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+                 ORDER BY txid, seq LIMIT $3",
+            )
+            .bind(after.txid)
+            .bind(after.seq)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(txid, seq, payload)| LoggedEvent {
+                    position: Position { txid, seq },
+                    payload,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    async fn count_stamp_events(&self, after: Position, cap: u32) -> Result<u64> {
+        self.guarded(async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM event_logs \
+                 WHERE event_type = 'STAMP_CREATED' AND (txid, seq) > ($1, $2) LIMIT $3) AS lag",
+            )
+            .bind(after.txid)
+            .bind(after.seq)
+            .bind(i64::from(cap))
+            .fetch_one(&self.pool)
+            .await?;
+            Ok(n as u64)
         })
         .await
     }

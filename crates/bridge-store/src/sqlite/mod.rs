@@ -24,8 +24,9 @@ use tokio::sync::mpsc;
 use crate::batch::Queue;
 
 use crate::{
-    Delivery, EventRow, NamespaceState, OutboxRow, Result, StampOutcome, StampRecord, StampWrite,
-    Store, StoreError, WorkflowRecord,
+    Delivery, EventRow, LoggedEvent, NamespaceState, OutboxRow, Position, Reduction,
+    ReductionOutcome, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError,
+    WorkflowRecord,
 };
 
 /// File name of the database inside the data directory.
@@ -185,6 +186,82 @@ impl Store for SqliteStore {
             reply,
         };
         self.exclusive(Box::new(work), rx).await
+    }
+
+    async fn list_namespace_states(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<NamespaceState>> {
+        let rows = sqlx::query(
+            "SELECT * FROM bridge_states WHERE namespace > ? ORDER BY namespace LIMIT ?",
+        )
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(state::state_from_row).collect()
+    }
+
+    async fn get_namespace_states(&self, namespaces: &[String]) -> Result<Vec<NamespaceState>> {
+        // One bound JSON array instead of a statement per namespace or per list length.
+        let names = serde_json::to_string(namespaces).expect("strings encode");
+        let rows = sqlx::query(
+            "SELECT * FROM bridge_states WHERE namespace IN (SELECT value FROM json_each(?))",
+        )
+        .bind(names)
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(state::state_from_row).collect()
+    }
+
+    async fn apply_reduction(&self, reduction: &Reduction) -> Result<ReductionOutcome> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let work = state::Apply {
+            reduction: reduction.clone(),
+            reply,
+        };
+        self.exclusive(Box::new(work), rx).await
+    }
+
+    async fn get_cursor(&self, name: &str) -> Result<Option<Position>> {
+        let row: Option<(i64, i64)> =
+            sqlx::query_as("SELECT txid, seq FROM reducer_cursors WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.readers)
+                .await?;
+        Ok(row.map(|(txid, seq)| Position { txid, seq }))
+    }
+
+    async fn read_stamp_events(&self, after: Position, limit: u32) -> Result<Vec<LoggedEvent>> {
+        // The single writer commits in `seq` order: nothing can appear behind a visible row.
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, payload FROM event_logs WHERE seq > ? AND event_type = 'STAMP_CREATED' \
+             ORDER BY seq LIMIT ?",
+        )
+        .bind(after.seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, payload)| LoggedEvent {
+                position: Position::at(seq),
+                payload,
+            })
+            .collect())
+    }
+
+    async fn count_stamp_events(&self, after: Position, cap: u32) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM event_logs \
+             WHERE seq > ? AND event_type = 'STAMP_CREATED' LIMIT ?)",
+        )
+        .bind(after.seq)
+        .bind(i64::from(cap))
+        .fetch_one(&self.readers)
+        .await?;
+        Ok(n as u64)
     }
 
     async fn claim_outbox(&self, limit: u32, lease: Duration) -> Result<Vec<OutboxRow>> {

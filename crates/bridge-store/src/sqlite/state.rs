@@ -1,14 +1,14 @@
-//! `bridge_states` on SQLite: reads on the reader pool, the optimistic-lock save as exclusive
-//! work of the single writer.
+//! `bridge_states` and `reducer_cursors` on SQLite: reads on the reader pool, the
+//! optimistic-lock saves as exclusive work of the single writer.
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
-use sqlx::Row;
+use sqlx::{Connection, Row};
 use tokio::sync::oneshot;
 
 use super::rows::time_text;
 use super::writer::Exclusive;
-use crate::{NamespaceState, Result, StoreError};
+use crate::{CursorMove, NamespaceState, Reduction, ReductionOutcome, Result, StoreError};
 
 fn time(row: &SqliteRow, column: &'static str) -> Result<Option<DateTime<Utc>>> {
     let text: Option<String> = row.try_get(column)?;
@@ -83,5 +83,73 @@ async fn save(conn: &mut SqliteConnection, s: &NamespaceState) -> Result<bool> {
         .bind(time_text(&s.updated_at))
         .execute(&mut *conn)
         .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A reducer window, saved atomically by the writer.
+pub(super) struct Apply {
+    pub(super) reduction: Reduction,
+    pub(super) reply: oneshot::Sender<Result<ReductionOutcome>>,
+}
+
+#[async_trait::async_trait]
+impl Exclusive for Apply {
+    async fn run(self: Box<Self>, conn: &mut SqliteConnection) {
+        let result = apply(conn, &self.reduction).await;
+        let _ = self.reply.send(result);
+    }
+}
+
+async fn apply(conn: &mut SqliteConnection, r: &Reduction) -> Result<ReductionOutcome> {
+    let mut tx = conn.begin().await?;
+    for c in &r.cursors {
+        if !move_cursor(&mut tx, c).await? {
+            tx.rollback().await?;
+            return Ok(ReductionOutcome::CursorMoved(c.name.clone()));
+        }
+    }
+    let mut conflicts = Vec::new();
+    for s in &r.states {
+        if !save(&mut tx, s).await? {
+            conflicts.push(s.namespace.clone());
+        }
+    }
+    if !conflicts.is_empty() {
+        tx.rollback().await?;
+        return Ok(ReductionOutcome::Conflict(conflicts));
+    }
+    tx.commit().await?;
+    Ok(ReductionOutcome::Applied)
+}
+
+/// Compare-and-set of one cursor: false if it is not where the window found it.
+async fn move_cursor(conn: &mut SqliteConnection, c: &CursorMove) -> Result<bool> {
+    let now = time_text(&Utc::now());
+    let done = match c.from {
+        None => sqlx::query(
+            "INSERT INTO reducer_cursors (name, txid, seq, updated_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&c.name)
+        .bind(c.to.txid)
+        .bind(c.to.seq)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?,
+        Some(from) => {
+            sqlx::query(
+                "UPDATE reducer_cursors SET txid = ?2, seq = ?3, updated_at = ?4 \
+                 WHERE name = ?1 AND txid = ?5 AND seq = ?6",
+            )
+            .bind(&c.name)
+            .bind(c.to.txid)
+            .bind(c.to.seq)
+            .bind(now)
+            .bind(from.txid)
+            .bind(from.seq)
+            .execute(&mut *conn)
+            .await?
+        }
+    };
     Ok(done.rows_affected() == 1)
 }

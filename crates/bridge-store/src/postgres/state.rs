@@ -1,0 +1,93 @@
+//! `bridge_states` and `reducer_cursors` on PostgreSQL: optimistic-lock saves, and a reducer
+//! window's saves in one transaction.
+
+use chrono::Utc;
+use sqlx::{PgConnection, PgPool};
+
+use crate::{CursorMove, NamespaceState, Reduction, ReductionOutcome, Result, StoreError};
+
+/// The optimistic-lock save: false if the stored version is not `s.version`.
+pub(super) async fn save(conn: &mut PgConnection, s: &NamespaceState) -> Result<bool> {
+    let file_types = serde_json::to_string(&s.file_types)
+        .map_err(|e| StoreError::Unavailable(format!("cannot encode file_types: {e}")))?;
+    // Version 0: the row must not exist yet (a concurrent first save loses here).
+    let sql = if s.version == 0 {
+        "INSERT INTO bridge_states (namespace, total_stamps, total_size_bytes, file_types, \
+         workflow_count, first_stamp_at, last_stamp_at, last_event_seq, version, updated_at) \
+         SELECT $1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9 + 1, $10 \
+         ON CONFLICT (namespace) DO NOTHING"
+    } else {
+        "UPDATE bridge_states SET total_stamps = $2, total_size_bytes = $3, \
+         file_types = $4::jsonb, workflow_count = $5, first_stamp_at = $6, \
+         last_stamp_at = $7, last_event_seq = $8, version = $9 + 1, updated_at = $10 \
+         WHERE namespace = $1 AND version = $9"
+    };
+    let done = sqlx::query(sql)
+        .bind(&s.namespace)
+        .bind(s.total_stamps)
+        .bind(s.total_size_bytes)
+        .bind(file_types)
+        .bind(s.workflow_count)
+        .bind(s.first_stamp_at)
+        .bind(s.last_stamp_at)
+        .bind(s.last_event_seq)
+        .bind(s.version)
+        .bind(s.updated_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Compare-and-set of one cursor: false if it is not where the window found it.
+async fn move_cursor(conn: &mut PgConnection, c: &CursorMove) -> Result<bool> {
+    let done = match c.from {
+        None => sqlx::query(
+            "INSERT INTO reducer_cursors (name, txid, seq, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(&c.name)
+        .bind(c.to.txid)
+        .bind(c.to.seq)
+        .bind(Utc::now())
+        .execute(&mut *conn)
+        .await?,
+        Some(from) => {
+            sqlx::query(
+                "UPDATE reducer_cursors SET txid = $2, seq = $3, updated_at = $4 \
+                 WHERE name = $1 AND txid = $5 AND seq = $6",
+            )
+            .bind(&c.name)
+            .bind(c.to.txid)
+            .bind(c.to.seq)
+            .bind(Utc::now())
+            .bind(from.txid)
+            .bind(from.seq)
+            .execute(&mut *conn)
+            .await?
+        }
+    };
+    Ok(done.rows_affected() == 1)
+}
+
+/// Saves a window: every cursor move and state, or (on any conflict) nothing.
+pub(super) async fn apply(pool: &PgPool, r: &Reduction) -> Result<ReductionOutcome> {
+    let mut tx = pool.begin().await?;
+    for c in &r.cursors {
+        if !move_cursor(&mut tx, c).await? {
+            tx.rollback().await?;
+            return Ok(ReductionOutcome::CursorMoved(c.name.clone()));
+        }
+    }
+    let mut conflicts = Vec::new();
+    for s in &r.states {
+        if !save(&mut tx, s).await? {
+            conflicts.push(s.namespace.clone());
+        }
+    }
+    if !conflicts.is_empty() {
+        tx.rollback().await?;
+        return Ok(ReductionOutcome::Conflict(conflicts));
+    }
+    tx.commit().await?;
+    Ok(ReductionOutcome::Applied)
+}
