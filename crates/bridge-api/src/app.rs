@@ -4,8 +4,10 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bridge_core::contract::CacheSpec;
 use bridge_events::monitor::DlqStats;
 use bridge_events::RelayStats;
+use bridge_nodes::reducer::{ReducerStatus, StatsCache};
 use bridge_nodes::Orchestrator;
 use bridge_store::Store;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -33,6 +35,10 @@ pub struct App {
     pub(crate) relay: Option<Arc<RelayStats>>,
     /// The DLQ monitor's counters, when `--kafka-brokers` is set.
     pub(crate) dlq: Option<Arc<DlqStats>>,
+    /// The reducer's state and counters, when one runs in this process.
+    pub(crate) reducer: Option<Arc<ReducerStatus>>,
+    /// Namespace stats reads (the reducer's cache when one runs; else straight reads).
+    pub(crate) stats: Arc<StatsCache>,
 }
 
 impl App {
@@ -47,6 +53,14 @@ impl App {
                 .allow_burst(burst);
             Arc::new(RateLimiter::keyed(quota))
         });
+        // Without a reducer here, nothing invalidates a cache: read the store every time.
+        let stats = Arc::new(StatsCache::new(
+            orchestrator.store().clone(),
+            &CacheSpec {
+                ttl_ms: 0,
+                max_entries: 1,
+            },
+        ));
         let observed = metrics.clone();
         let orchestrator =
             orchestrator.with_observer(Arc::new(move |w| observed.observe_workflow(w)));
@@ -58,7 +72,16 @@ impl App {
             started: Instant::now(),
             relay: None,
             dlq: None,
+            reducer: None,
+            stats,
         }
+    }
+
+    /// Reports the reducer in `/health` and `/metrics`, and serves stats through its cache.
+    pub fn with_reducer(mut self, status: Arc<ReducerStatus>, cache: Arc<StatsCache>) -> Self {
+        self.reducer = Some(status);
+        self.stats = cache;
+        self
     }
 
     /// Reports the DLQ monitor in `/health` and `/metrics`.

@@ -74,6 +74,12 @@ pub struct Metrics {
     events_published: Counter,
     /// Messages seen on each dead-letter topic (the DLQ monitor).
     dlq_messages: Family<TopicLabels, Counter>,
+    /// Events whose effect the reducer saved.
+    reducer_items: Counter,
+    /// Events not yet saved into the namespace aggregates.
+    reducer_lag: Gauge,
+    /// Optimistic-lock conflicts the reducer retried.
+    reducer_conflicts: Counter,
 }
 
 impl Default for Metrics {
@@ -165,8 +171,29 @@ impl Metrics {
             "Messages on dead-letter topics, per topic (the DLQ monitor's count)",
             dlq_messages.clone(),
         );
+        let reducer_items = Counter::default();
+        registry.register(
+            "reducer_items",
+            "STAMP_CREATED events whose effect the reducer saved into bridge_states",
+            reducer_items.clone(),
+        );
+        let reducer_lag = Gauge::default();
+        registry.register(
+            "reducer_lag_events",
+            "STAMP_CREATED events not yet saved into the namespace aggregates",
+            reducer_lag.clone(),
+        );
+        let reducer_conflicts = Counter::default();
+        registry.register(
+            "reducer_version_conflicts",
+            "Optimistic-lock conflicts the reducer retried from fresh state",
+            reducer_conflicts.clone(),
+        );
         Self {
             registry,
+            reducer_items,
+            reducer_lag,
+            reducer_conflicts,
             events_published,
             dlq_messages,
             database_seconds,
@@ -201,6 +228,15 @@ impl Metrics {
     pub(crate) fn set_relay(&self, relay: &bridge_events::RelayStats) {
         use std::sync::atomic::Ordering::Relaxed;
         catch_up(&self.events_published, relay.published.load(Relaxed));
+    }
+
+    /// Refreshes the reducer's counters (on each scrape).
+    pub(crate) fn set_reducer(&self, r: &bridge_nodes::reducer::ReducerStatus) {
+        use std::sync::atomic::Ordering::Relaxed;
+        catch_up(&self.reducer_items, r.items.load(Relaxed));
+        catch_up(&self.reducer_conflicts, r.conflicts.load(Relaxed));
+        self.reducer_lag
+            .set(i64::try_from(r.lag.load(Relaxed)).unwrap_or(i64::MAX));
     }
 
     /// Refreshes the per-topic DLQ counts (on each scrape).

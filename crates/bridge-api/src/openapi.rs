@@ -6,17 +6,18 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::app::App;
-use crate::handlers::{batch, hash, health, lookup, stamp, validate};
+use crate::handlers::{batch, hash, health, lookup, namespaces, stamp, validate};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "OmniNode Bridge", description = "Verifiable identity for every file: BLAKE3 hashes and O.N.E. v0.1 stamps. Every JSON response is the envelope {status, data, error, message?, metadata}; every route also exists under /api/v1/metadata-stamping."),
     paths(
         stamp::stamp, batch::batch, validate::validate, hash::hash, lookup::get_stamp, lookup::get_workflow,
+        namespaces::stats, namespaces::list,
         health::health, health::live, health::ready, health::metrics, openapi_json
     ),
     components(schemas(stamp::StampBody, stamp::StampData, batch::BatchBody, batch::BatchItem, batch::BatchData, batch::ItemResult,
-        validate::ValidateBody, validate::ValidateData, hash::HashBody, hash::HashData)),
+        validate::ValidateBody, validate::ValidateData, hash::HashBody, hash::HashData, namespaces::ListData)),
     modifiers(&ApiKeyScheme)
 )]
 struct ApiDoc;

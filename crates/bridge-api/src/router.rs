@@ -9,7 +9,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::handlers::{batch, hash, health, lookup, stamp, validate};
+use crate::handlers::{batch, hash, health, lookup, namespaces, stamp, validate};
 use crate::middleware::{auth, context, rate_limit, tag_route};
 use crate::openapi::openapi_json;
 use crate::LEGACY_PREFIX;
@@ -29,6 +29,8 @@ fn routes(app: &App) -> Router<App> {
         .route("/hash", post(hash::hash).layer(DefaultBodyLimit::disable()))
         .route("/stamp/{file_hash}", get(lookup::get_stamp))
         .route("/workflows/{workflow_id}", get(lookup::get_workflow))
+        .route("/namespaces", get(namespaces::list))
+        .route("/namespaces/{namespace}/stats", get(namespaces::stats))
         .route("/openapi.json", get(openapi_json))
         .route_layer(from_fn_with_state(app.clone(), rate_limit))
         .route_layer(from_fn_with_state(app.clone(), auth));

@@ -68,15 +68,12 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
             info: json!({"circuit_breaker": st.breaker.as_str()}),
         },
     };
-    let reducer = Component {
-        status: "disabled",
-        detail: Some("not part of this build yet".into()),
-        info: serde_json::Value::Null,
-    };
-    let overall = match (&ping, onextree.status, kafka.status) {
-        (Err(_), _, _) | (_, _, "unhealthy") => "unhealthy",
-        (Ok(()), "degraded", _) | (Ok(()), _, "degraded") => "degraded",
-        (Ok(()), _, _) => "healthy",
+    let reducer = reducer_component(&app);
+    let degraded = [onextree.status, kafka.status, reducer.status].contains(&"degraded");
+    let overall = match (&ping, kafka.status) {
+        (Err(_), _) | (_, "unhealthy") => "unhealthy",
+        (Ok(()), _) if degraded => "degraded",
+        (Ok(()), _) => "healthy",
     };
     let data = json!({
         "status": overall,
@@ -139,6 +136,36 @@ fn kafka_component(app: &App, pending: Option<u64>) -> Component {
     }
 }
 
+/// `reducer`: its FSM state and lag; degraded while its last read or save failed.
+fn reducer_component(app: &App) -> Component {
+    use std::sync::atomic::Ordering::Relaxed;
+    let Some(r) = &app.reducer else {
+        return Component {
+            status: "disabled",
+            detail: Some("no reducer in this process".into()),
+            info: serde_json::Value::Null,
+        };
+    };
+    let error = r.last_error();
+    Component {
+        status: if error.is_some() {
+            "degraded"
+        } else {
+            "healthy"
+        },
+        detail: error,
+        info: json!({
+            "state": r.state().as_str(),
+            "lag_events": r.lag.load(Relaxed),
+            "items_total": r.items.load(Relaxed),
+            "windows_saved": r.windows.load(Relaxed),
+            "version_conflicts": r.conflicts.load(Relaxed),
+            "windows_replayed": r.replays.load(Relaxed),
+            "malformed_events": r.malformed.load(Relaxed),
+        }),
+    }
+}
+
 /// 503 with the data still present, so monitors see which component failed.
 fn unavailable(data: serde_json::Value, e: &bridge_store::StoreError) -> Response {
     let error = ErrorBody {
@@ -187,6 +214,9 @@ pub(crate) async fn metrics(State(app): State<App>) -> Response {
     }
     if let Some(dlq) = &app.dlq {
         app.metrics.set_dlq(dlq);
+    }
+    if let Some(r) = &app.reducer {
+        app.metrics.set_reducer(r);
     }
     if let Some(state) = app.store().breaker_state() {
         app.metrics.set_breaker("database", state.as_gauge());

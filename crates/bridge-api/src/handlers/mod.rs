@@ -4,5 +4,6 @@ pub(crate) mod batch;
 pub(crate) mod hash;
 pub(crate) mod health;
 pub(crate) mod lookup;
+pub(crate) mod namespaces;
 pub(crate) mod stamp;
 pub(crate) mod validate;

@@ -1,32 +1,16 @@
 //! Windowed `NAMESPACE_GROUPING` aggregation. Events are folded into one [`Delta`] per
 //! namespace; a delta is merged into the stored [`NamespaceState`] when the window closes.
 //!
-//! Exactly-once effect: every event has a position in the log (`seq`), and each namespace's
-//! state remembers the last one applied (`last_event_seq`, saved in the same write as the
-//! counts). The aggregator is told that floor per namespace and skips any event at or below
-//! it, so replaying the log after a crash, restart or rebalance never counts an event twice.
+//! Exactly-once effect is the engine's job, not this module's: a window's states are saved in
+//! the same transaction as the stream cursor that covers its events, so a replay starts just
+//! after the last saved window and an unsaved window is simply read again.
 
 use std::collections::{BTreeSet, HashMap};
 
 use bridge_store::NamespaceState;
 use chrono::{DateTime, Utc};
 
-/// One `STAMP_CREATED` event, as the reducer reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StampEvent {
-    /// Position in the event log (or partition offset): strictly increasing per namespace.
-    pub seq: i64,
-    /// The stamp's namespace.
-    pub namespace: String,
-    /// Detected content type.
-    pub content_type: String,
-    /// Size of the original content.
-    pub file_size: i64,
-    /// Whether a workflow produced it.
-    pub has_workflow: bool,
-    /// When the stamp was created.
-    pub created_at: DateTime<Utc>,
-}
+pub use super::event::StampEvent;
 
 /// What one window adds to a namespace.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -92,30 +76,21 @@ fn max_opt(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTim
     }
 }
 
-/// The open window: deltas per namespace, and the floors below which events were applied.
+/// The open window: one delta per namespace.
 #[derive(Debug, Default)]
 pub struct Aggregator {
-    floors: HashMap<String, i64>,
     deltas: HashMap<String, Delta>,
     items: usize,
 }
 
 impl Aggregator {
-    /// An empty window with no floors.
+    /// An empty window.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Events of `namespace` at or below `seq` are already in its stored state.
-    pub fn set_floor(&mut self, namespace: &str, seq: i64) {
-        self.floors.insert(namespace.to_owned(), seq);
-    }
-
-    /// Folds `e` in; false if it was skipped as already applied.
-    pub fn add(&mut self, e: &StampEvent) -> bool {
-        if self.floors.get(&e.namespace).is_some_and(|f| e.seq <= *f) {
-            return false;
-        }
+    /// Folds `e` in.
+    pub fn add(&mut self, e: &StampEvent) {
         match self.deltas.get_mut(&e.namespace) {
             Some(d) => d.add(e),
             None => {
@@ -125,7 +100,6 @@ impl Aggregator {
             }
         }
         self.items += 1;
-        true
     }
 
     /// Events folded into the open window.
@@ -139,15 +113,10 @@ impl Aggregator {
     }
 
     /// Closes the window: its deltas, sorted by namespace (a stable order for the saves).
-    /// The floors move up to what the deltas cover.
     pub fn take(&mut self) -> Vec<(String, Delta)> {
         self.items = 0;
         let mut out: Vec<(String, Delta)> = self.deltas.drain().collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
-        for (ns, d) in &out {
-            let floor = self.floors.entry(ns.clone()).or_insert(d.last_seq);
-            *floor = (*floor).max(d.last_seq);
-        }
         out
     }
 }
@@ -203,37 +172,37 @@ mod tests {
     }
 
     proptest! {
-        /// Windows of any size, then a replay of everything from the start (a crash before the
-        /// cursor moved): the states equal a direct recount, each event counted once.
+        /// Windows of any size saved with their cursor, a crash that loses the open window,
+        /// and a restart from the saved cursor: the states equal a direct recount.
         #[test]
         fn windows_and_replays_equal_a_recount(events in stream(), window in 1..50usize, crash_at in 0..300usize) {
             let mut states: HashMap<String, NamespaceState> = HashMap::new();
-            let persist = |agg: &mut Aggregator, states: &mut HashMap<String, NamespaceState>| {
+            // The cursor: events before it are in `states` (saved together with them).
+            let mut cursor = 0usize;
+            let persist = |agg: &mut Aggregator, upto: usize, states: &mut HashMap<String, NamespaceState>, cursor: &mut usize| {
                 for (ns, d) in agg.take() {
                     let s = states.entry(ns.clone()).or_insert_with(|| NamespaceState::empty(ns.clone()));
                     *s = d.apply(s);
                 }
+                *cursor = upto;
             };
-            // First run: stops (crashes) after `crash_at` events, unpersisted window lost.
             let mut agg = Aggregator::new();
             for (i, e) in events.iter().enumerate().take(crash_at.min(events.len())) {
                 agg.add(e);
                 if (i + 1) % window == 0 {
-                    persist(&mut agg, &mut states);
+                    persist(&mut agg, i + 1, &mut states, &mut cursor);
                 }
             }
-            // Restart: floors from the stored states, replay the whole log.
+            // Restart: the open window is gone; read again from the saved cursor.
+            let resume = cursor;
             let mut agg = Aggregator::new();
-            for (ns, s) in &states {
-                agg.set_floor(ns, s.last_event_seq);
-            }
-            for (i, e) in events.iter().enumerate() {
+            for (i, e) in events.iter().enumerate().skip(resume) {
                 agg.add(e);
                 if (i + 1) % window == 0 {
-                    persist(&mut agg, &mut states);
+                    persist(&mut agg, i + 1, &mut states, &mut cursor);
                 }
             }
-            persist(&mut agg, &mut states);
+            persist(&mut agg, events.len(), &mut states, &mut cursor);
             for ns in ["a", "b", "c", "d"] {
                 let want = recount(&events, ns);
                 let got = states.get(ns).map(|s| (s.total_stamps, s.total_size_bytes, s.file_types.clone(), s.workflow_count, s.last_event_seq)).unwrap_or((0, 0, vec![], 0, 0));
@@ -243,13 +212,10 @@ mod tests {
     }
 
     #[test]
-    fn first_and_last_times_and_skips() {
+    fn first_and_last_times() {
         let mut agg = Aggregator::new();
-        agg.set_floor("a", 2);
-        assert!(!agg.add(&event(1, "a", "text/plain", 5, 50)));
-        assert!(!agg.add(&event(2, "a", "text/plain", 5, 50)));
-        assert!(agg.add(&event(3, "a", "text/plain", 5, 30)));
-        assert!(agg.add(&event(4, "a", "image/png", 7, 90)));
+        agg.add(&event(3, "a", "text/plain", 5, 30));
+        agg.add(&event(4, "a", "image/png", 7, 90));
         assert_eq!(agg.len(), 2);
         let deltas = agg.take();
         assert!(agg.is_empty());
@@ -262,7 +228,8 @@ mod tests {
         assert_eq!(s.first_stamp_at.unwrap().timestamp(), 1_700_000_030);
         assert_eq!(s.last_stamp_at.unwrap().timestamp(), 1_700_000_090);
         assert_eq!(s.file_types, vec!["image/png", "text/plain"]);
-        // The floor moved with the window: the same events again are skipped.
-        assert!(!agg.add(&event(4, "a", "image/png", 7, 90)));
+        // Applied again on top, the counts add up and the types stay distinct.
+        let twice = d.apply(&s);
+        assert_eq!((twice.total_stamps, twice.file_types.len()), (4, 2));
     }
 }

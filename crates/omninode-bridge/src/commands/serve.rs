@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use bridge_api::{router, ApiConfig, App, Metrics};
 use bridge_events::monitor::{DlqMonitor, MonitorConfig};
 use bridge_events::{Relay, RelayConfig};
+use bridge_nodes::reducer::{LogSource, Reducer};
 use bridge_nodes::{OnextreeClient, Orchestrator};
 use bridge_store::{Observed, Store};
 use tokio::net::TcpListener;
@@ -19,6 +20,8 @@ use crate::cli::ServeArgs;
 
 /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the reducer may take to save its open window at shutdown.
+const REDUCER_SAVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the relay's last pass may take at shutdown.
 const RELAY_FLUSH_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -81,6 +84,15 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let app_backend = store_backend;
     let mut app = App::new(orchestrator, config, metrics);
+    // The reducer: STAMP_CREATED events into per-namespace aggregates, in the background.
+    let reducer =
+        Reducer::new(store.clone(), contracts.reducer.clone()).map_err(|e| anyhow::anyhow!(e))?;
+    app = app.with_reducer(reducer.status(), reducer.cache());
+    let (reducer_stop, reducer_stop_rx) = tokio::sync::watch::channel(false);
+    let source = LogSource::new(store.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("reducer cannot read its cursor: {e}"))?;
+    let reducer_task = tokio::spawn(reducer.run(source, reducer_stop_rx));
     // The relay: committed outbox rows to Kafka, in the background (requests never wait on it).
     let (relay_stop, relay_stop_rx) = tokio::sync::watch::channel(false);
     let mut relay_task = None;
@@ -137,6 +149,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Err(_) => {
             tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting")
         }
+    }
+    // The open window is saved (once) rather than re-read at the next start.
+    let _ = reducer_stop.send(true);
+    if tokio::time::timeout(REDUCER_SAVE_TIMEOUT, reducer_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the reducer did not save its window within {REDUCER_SAVE_TIMEOUT:?}; its events are read again at the next start");
     }
     if let Some(task) = relay_task {
         // One last pass over what is committed; rows left behind stay pending for next time.

@@ -13,3 +13,4 @@ mod kafka_faults;
 mod limits;
 mod persistence;
 mod postgres;
+mod reducer;

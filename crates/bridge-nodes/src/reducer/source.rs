@@ -1,0 +1,115 @@
+//! Where the reducer's events come from: the local event log (embedded mode), or a Kafka
+//! consumer group (`bridge-events`). A source hands out events with the cursor they advance,
+//! and starts again from the saved cursors when a window had to be dropped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bridge_store::{CursorMove, Position, Store};
+
+use super::StampEvent;
+
+/// One event from a source.
+#[derive(Debug, Clone)]
+pub struct Sourced {
+    /// The cursor it advances (`event_logs`, `kafka:<topic>:<partition>`).
+    pub cursor: String,
+    /// That cursor as saved when the source last knew it (`None`: never saved).
+    pub saved: Option<Position>,
+    /// The event's own position.
+    pub position: Position,
+    /// The decoded event, or why it could not be decoded (skipped, but the cursor moves).
+    pub event: Result<StampEvent, String>,
+}
+
+/// A stream of `STAMP_CREATED` events with saved cursors.
+#[async_trait]
+pub trait Source: Send {
+    /// Up to `max` events, waiting at most `wait` when none are ready.
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Sourced>, String>;
+
+    /// A window covering `moves` was saved.
+    async fn saved(&mut self, moves: &[CursorMove]);
+
+    /// The open window was dropped: continue from the saved cursors.
+    async fn rewind(&mut self) -> Result<(), String>;
+
+    /// Events not yet saved into the aggregates, if known.
+    async fn lag(&mut self) -> Option<u64>;
+}
+
+/// The cursor of the local event log.
+pub const LOG_CURSOR: &str = "event_logs";
+
+/// Lag counts stop here: enough to say "far behind" without scanning a huge backlog.
+const LAG_CAP: u32 = 10_000_000;
+
+/// Embedded mode: `STAMP_CREATED` rows of `event_logs`, after the saved cursor.
+pub struct LogSource {
+    store: Arc<dyn Store>,
+    saved: Option<Position>,
+    read: Position,
+}
+
+impl LogSource {
+    /// Starts at the saved cursor.
+    pub async fn new(store: Arc<dyn Store>) -> Result<Self, String> {
+        let mut s = Self {
+            store,
+            saved: None,
+            read: Position::default(),
+        };
+        s.rewind().await?;
+        Ok(s)
+    }
+}
+
+#[async_trait]
+impl Source for LogSource {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Sourced>, String> {
+        let limit = u32::try_from(max).unwrap_or(u32::MAX);
+        let rows = self
+            .store
+            .read_stamp_events(self.read, limit)
+            .await
+            .map_err(|e| e.to_string())?;
+        if rows.is_empty() {
+            tokio::time::sleep(wait).await;
+            return Ok(Vec::new());
+        }
+        self.read = rows.last().expect("not empty").position;
+        Ok(rows
+            .into_iter()
+            .map(|r| Sourced {
+                cursor: LOG_CURSOR.into(),
+                saved: self.saved,
+                position: r.position,
+                event: StampEvent::from_envelope(r.position.seq, r.payload.as_bytes()),
+            })
+            .collect())
+    }
+
+    async fn saved(&mut self, moves: &[CursorMove]) {
+        if let Some(m) = moves.iter().find(|m| m.name == LOG_CURSOR) {
+            self.saved = Some(m.to);
+        }
+    }
+
+    async fn rewind(&mut self) -> Result<(), String> {
+        self.saved = self
+            .store
+            .get_cursor(LOG_CURSOR)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.read = self.saved.unwrap_or_default();
+        Ok(())
+    }
+
+    async fn lag(&mut self) -> Option<u64> {
+        self.store
+            .count_stamp_events(self.saved.unwrap_or_default(), LAG_CAP)
+            .await
+            .ok()
+    }
+}
