@@ -7,7 +7,9 @@ pub mod codegen;
 mod error;
 pub mod monitor;
 pub mod publish;
+pub mod reducer_source;
 pub mod relay;
 
 pub use error::{EventsError, Result};
+pub use reducer_source::KafkaSource;
 pub use relay::{Relay, RelayConfig, RelayStats};

@@ -156,6 +156,7 @@ fn reducer_component(app: &App) -> Component {
         detail: error,
         info: json!({
             "state": r.state().as_str(),
+            "cursors": r.cursors(),
             "lag_events": r.lag.load(Relaxed),
             "items_total": r.items.load(Relaxed),
             "windows_saved": r.windows.load(Relaxed),

@@ -272,6 +272,7 @@ impl Reducer {
         if let Some(lag) = source.lag().await {
             self.status.lag.store(lag, Relaxed);
         }
+        self.status.set_cursors(source.owned());
     }
 }
 

@@ -37,6 +37,9 @@ pub trait Source: Send {
 
     /// Events not yet saved into the aggregates, if known.
     async fn lag(&mut self) -> Option<u64>;
+
+    /// The cursors this source currently reads (a Kafka member's partitions).
+    fn owned(&self) -> Vec<String>;
 }
 
 /// The cursor of the local event log.
@@ -111,5 +114,9 @@ impl Source for LogSource {
             .count_stamp_events(self.saved.unwrap_or_default(), LAG_CAP)
             .await
             .ok()
+    }
+
+    fn owned(&self) -> Vec<String> {
+        vec![LOG_CURSOR.into()]
     }
 }

@@ -53,6 +53,7 @@ pub struct ReducerStatus {
     /// Events that were not valid `STAMP_CREATED` envelopes (skipped, logged).
     pub malformed: AtomicU64,
     last_error: Mutex<Option<String>>,
+    cursors: Mutex<Vec<String>>,
 }
 
 impl ReducerStatus {
@@ -68,6 +69,15 @@ impl ReducerStatus {
     /// Why the last save or read failed, until one succeeds.
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().expect("not poisoned").clone()
+    }
+
+    /// The cursors (streams, partitions) this reducer reads.
+    pub fn cursors(&self) -> Vec<String> {
+        self.cursors.lock().expect("not poisoned").clone()
+    }
+
+    pub(super) fn set_cursors(&self, c: Vec<String>) {
+        *self.cursors.lock().expect("not poisoned") = c;
     }
 
     pub(super) fn set_error(&self, e: Option<String>) {

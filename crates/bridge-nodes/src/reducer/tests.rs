@@ -297,6 +297,10 @@ impl Source for VecSource {
     async fn lag(&mut self) -> Option<u64> {
         Some((self.events.len() - self.saved.map_or(0, |p| p.seq as usize + 1)) as u64)
     }
+
+    fn owned(&self) -> Vec<String> {
+        vec![self.cursor.clone()]
+    }
 }
 
 /// A store where another writer saves the namespace between the reducer's read and its

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use bridge_api::{router, ApiConfig, App, Metrics};
 use bridge_events::monitor::{DlqMonitor, MonitorConfig};
-use bridge_events::{Relay, RelayConfig};
+use bridge_events::{KafkaSource, Relay, RelayConfig};
 use bridge_nodes::reducer::{LogSource, Reducer};
 use bridge_nodes::{OnextreeClient, Orchestrator};
 use bridge_store::{Observed, Store};
@@ -89,10 +89,37 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Reducer::new(store.clone(), contracts.reducer.clone()).map_err(|e| anyhow::anyhow!(e))?;
     app = app.with_reducer(reducer.status(), reducer.cache());
     let (reducer_stop, reducer_stop_rx) = tokio::sync::watch::channel(false);
-    let source = LogSource::new(store.clone())
-        .await
-        .map_err(|e| anyhow::anyhow!("reducer cannot read its cursor: {e}"))?;
-    let reducer_task = tokio::spawn(reducer.run(source, reducer_stop_rx));
+    let reducer_task = match &args.kafka_brokers {
+        // Kafka mode: a consumer group member on the STAMP_CREATED topic.
+        Some(brokers) => {
+            let topic = stamp_created_topic(&contracts, &args.environment)?;
+            let (store, brokers, env) = (store.clone(), brokers.clone(), args.environment.clone());
+            tokio::spawn(async move {
+                let mut stop = reducer_stop_rx.clone();
+                let source = loop {
+                    match KafkaSource::new(store.clone(), &brokers, &env, &topic).await {
+                        Ok(s) => break s,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "reducer cannot join its consumer group yet; retrying");
+                            if tokio::time::timeout(Duration::from_secs(2), stop.changed())
+                                .await
+                                .is_ok()
+                            {
+                                return;
+                            }
+                        }
+                    }
+                };
+                reducer.run(source, reducer_stop_rx).await
+            })
+        }
+        None => {
+            let source = LogSource::new(store.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("reducer cannot read its cursor: {e}"))?;
+            tokio::spawn(reducer.run(source, reducer_stop_rx))
+        }
+    };
     // The relay: committed outbox rows to Kafka, in the background (requests never wait on it).
     let (relay_stop, relay_stop_rx) = tokio::sync::watch::channel(false);
     let mut relay_task = None;
@@ -170,6 +197,24 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The reducer's input topic in Kafka mode, with its catalogue settings.
+fn stamp_created_topic(
+    contracts: &bridge_core::contract::Contracts,
+    env: &str,
+) -> anyhow::Result<bridge_core::topics::TopicSpec> {
+    let name = contracts
+        .orchestrator
+        .events
+        .topics
+        .get("STAMP_CREATED")
+        .context("the orchestrator contract maps no topic for STAMP_CREATED")?
+        .replace("{env}", env);
+    super::topics::catalogue(contracts, env)?
+        .into_iter()
+        .find(|t| t.name == name)
+        .with_context(|| format!("{name} is not in the topic catalogue"))
 }
 
 async fn shutdown_signal() -> &'static str {

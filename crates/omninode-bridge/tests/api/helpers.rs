@@ -36,9 +36,17 @@ fn backend_database(data_dir: &Path) -> Option<String> {
     if let Ok(url) = std::fs::read_to_string(&remembered) {
         return Some(url);
     }
+    let url = scratch_pg_database();
+    std::fs::create_dir_all(data_dir).unwrap();
+    std::fs::write(&remembered, &url).unwrap();
+    Some(url)
+}
+
+/// A fresh database on the test cluster; its URL.
+pub(crate) fn scratch_pg_database() -> String {
     // The tests' own runtime cannot be blocked on: create the database from a thread.
     let admin = pg_admin_url();
-    let url = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -47,10 +55,7 @@ fn backend_database(data_dir: &Path) -> Option<String> {
             .unwrap()
     })
     .join()
-    .unwrap();
-    std::fs::create_dir_all(data_dir).unwrap();
-    std::fs::write(&remembered, &url).unwrap();
-    Some(url)
+    .unwrap()
 }
 
 /// A running server; killed on drop.
@@ -238,6 +243,16 @@ impl Server {
         None
     }
 
+    /// Asks the process to stop (SIGTERM) and waits up to `timeout` for it; its exit code.
+    pub(crate) fn terminate(&mut self, timeout: std::time::Duration) -> Option<i32> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        self.wait_exit(timeout)
+    }
+
     /// Stops the process at once (SIGKILL): what survives is what was durable.
     pub(crate) fn kill(mut self) {
         let _ = self.child.kill();
@@ -333,6 +348,11 @@ pub(crate) fn shipped_contracts() -> std::path::PathBuf {
 
 /// Copies the shipped contracts into a temp dir, replacing `from` by `to` in one file.
 pub(crate) fn edited_contracts(file: &str, from: &str, to: &str) -> tempfile::TempDir {
+    edited_contracts_many(&[(file, from, to)])
+}
+
+/// Copies the shipped contracts into a temp dir with each `(file, from, to)` edit applied.
+pub(crate) fn edited_contracts_many(edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for sub in ["orchestrator", "reducer", "registry", "shared"] {
         std::fs::create_dir_all(dir.path().join(sub)).unwrap();
@@ -341,9 +361,11 @@ pub(crate) fn edited_contracts(file: &str, from: &str, to: &str) -> tempfile::Te
             std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name())).unwrap();
         }
     }
-    let path = dir.path().join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains(from), "{from} not in {file}");
-    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    for (file, from, to) in edits {
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{from} not in {file}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
     dir
 }
