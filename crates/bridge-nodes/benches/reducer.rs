@@ -5,13 +5,26 @@
 //! 1,000,000 STAMP_CREATED events over 1,000 namespaces and 5 content types, folded in
 //! windows of 100 (the contract's batch size), each window closed and its deltas applied to
 //! in-memory states, as the reducer does before saving.
+//!
+//! End to end with persistence: 50,000 stamps (each with its STAMP_CREATED event) are written
+//! to a SQLite store by 64 concurrent callers — that write rate is the anchor, the fastest the
+//! stamp path can produce events — then the real reducer (log source, 1 s windows, saves by
+//! optimistic lock with the cursor) reads them all from the start; events/s until the last is
+//! saved. Goal: persistence keeps up with the stamp rate (ratio ≥ 1). With
+//! `OMNINODE_BENCH_PG_URL` (an admin URL) the same runs on a scratch PostgreSQL database.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use bridge_nodes::reducer::{Aggregator, StampEvent};
-use bridge_store::NamespaceState;
+use bridge_core::contract::{builtin::Builtin, load};
+use bridge_nodes::reducer::{Aggregator, LogSource, Reducer, StampEvent};
+use bridge_store::{
+    EventRow, NamespaceState, PgOptions, PgStore, SqliteStore, StampRecord, StampWrite, Store,
+};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 const EVENTS: usize = 1_000_000;
 const NAMESPACES: usize = 1_000;
@@ -56,7 +69,136 @@ fn run(events: &[StampEvent]) -> (f64, HashMap<String, NamespaceState>) {
     (started.elapsed().as_secs_f64(), states)
 }
 
+const E2E_STAMPS: usize = 50_000;
+const CALLERS: usize = 64;
+
+fn write(i: usize) -> StampWrite {
+    let ns = format!("ns{}", i % 100);
+    let now = Utc::now();
+    let correlation_id = Uuid::new_v4();
+    let record = StampRecord {
+        stamp_id: Uuid::now_v7(),
+        namespace: ns.clone(),
+        file_hash: bridge_core::hash::hash_bytes(format!("e2e {i}").as_bytes()).to_string(),
+        content_type: ["text/plain", "text/x-python", "application/json"][i % 3].into(),
+        file_size: (i % 4096) as i64,
+        file_path: None,
+        stamp_type: "rich".into(),
+        sidecar: false,
+        stamp: "# stamp".into(),
+        metadata: None,
+        op_id: None,
+        workflow_id: Some(Uuid::now_v7()),
+        correlation_id,
+        created_at: now,
+    };
+    let env = bridge_core::envelope::Envelope::new(
+        "STAMP_CREATED",
+        correlation_id,
+        "orchestrator",
+        now,
+        serde_json::json!({"stamp_id": record.stamp_id, "namespace": ns, "file_hash": record.file_hash,
+            "content_type": record.content_type, "file_size": record.file_size, "workflow_id": record.workflow_id}),
+    );
+    let event = EventRow {
+        event_id: env.event_id,
+        event_type: "STAMP_CREATED".into(),
+        topic: None,
+        message_key: ns.clone(),
+        correlation_id,
+        workflow_id: record.workflow_id,
+        namespace: Some(ns),
+        payload: serde_json::to_string(&env).unwrap(),
+        created_at: now,
+    };
+    StampWrite {
+        stamp: record,
+        workflow: None,
+        events: vec![event],
+    }
+}
+
+/// Writes the stamps from CALLERS tasks; stamps per second.
+async fn prefill(store: &Arc<dyn Store>) -> f64 {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CALLERS)
+        .map(|_| {
+            let (store, next) = (store.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Relaxed);
+                    if i >= E2E_STAMPS {
+                        break;
+                    }
+                    store.record_stamp(write(i)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    E2E_STAMPS as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The reducer from an empty cursor until every event is saved; events per second.
+async fn reduce(store: &Arc<dyn Store>) -> f64 {
+    let mut contract = load(&Builtin).unwrap().reducer;
+    contract.aggregation.window_ms = 1_000;
+    let reducer = Reducer::new(store.clone(), contract).unwrap();
+    let status = reducer.status();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let source = LogSource::new(store.clone()).await.unwrap();
+    let started = Instant::now();
+    let task = tokio::spawn(reducer.run(source, rx));
+    while status.items.load(Relaxed) < E2E_STAMPS as u64 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let total: i64 = store
+        .list_namespace_states(None, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.total_stamps)
+        .sum();
+    assert_eq!(total as usize, E2E_STAMPS, "every event counted once");
+    E2E_STAMPS as f64 / secs
+}
+
+async fn end_to_end(label: &str, store: Arc<dyn Store>) {
+    let stamp_rate = prefill(&store).await;
+    let rate = reduce(&store).await;
+    println!("reducer/e2e {label:<8} stamps in  {stamp_rate:>10.0} stamps/s (anchor: {E2E_STAMPS} stamps, {CALLERS} callers)");
+    println!("reducer/e2e {label:<8} saved     {rate:>10.0} events/s ({:.1}x the stamp rate; {:.0}x the Python design's 1,100/s)", rate / stamp_rate, rate / 1_100.0);
+    println!(
+        "reducer/e2e {label:<8} goal       {:>10} (keeps up with the stamp rate)",
+        if rate >= stamp_rate { "met" } else { "NOT met" }
+    );
+}
+
 fn main() {
+    aggregate();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
+        end_to_end("sqlite", sqlite).await;
+        if let Ok(admin) = std::env::var("OMNINODE_BENCH_PG_URL") {
+            let url = PgStore::scratch_database(&admin).await.unwrap();
+            let pg: Arc<dyn Store> = Arc::new(PgStore::connect(PgOptions::new(url)).await.unwrap());
+            end_to_end("postgres", pg).await;
+        }
+    });
+}
+
+fn aggregate() {
     let all = events();
     // Warm-up, then three timed runs; the best is reported (the machine is shared).
     run(&all[..100_000]);
