@@ -17,9 +17,9 @@ use bridge_core::Blake3Hex;
 
 pub use error::{Result, StoreError};
 pub use model::{
-    CursorMove, Delivery, EventRow, LoggedEvent, NamespaceState, OutboxRow, Position, Reduction,
-    ReductionOutcome, StampOutcome, StampRecord, StampWrite, StepRecord, TransitionRecord,
-    WorkflowRecord,
+    CursorMove, Delivery, EventRow, LoggedEvent, NamespaceState, NodeRecord, OutboxRow, Position,
+    Reduction, ReductionOutcome, StampOutcome, StampRecord, StampWrite, StepRecord,
+    TransitionRecord, WorkflowRecord,
 };
 pub use observed::{Observed, StoreObserver};
 pub use postgres::{PgOptions, PgStore};
@@ -93,6 +93,27 @@ pub trait Store: Send + Sync + 'static {
     /// How many `STAMP_CREATED` events follow `after` (the reducer's lag), counting at most
     /// `cap`.
     async fn count_stamp_events(&self, after: Position, cap: u32) -> Result<u64>;
+
+    /// A registered node.
+    async fn get_node(&self, node_id: &str) -> Result<Option<NodeRecord>>;
+
+    /// Registered nodes in id order, optionally of one type and/or one health status.
+    async fn list_nodes(
+        &self,
+        node_type: Option<&str>,
+        health_status: Option<&str>,
+    ) -> Result<Vec<NodeRecord>>;
+
+    /// Optimistic-lock write of one node with its events, in one transaction: `expected` is
+    /// the `updated_at` the caller read (`None`: the node must not exist); `next` the new row
+    /// (`None`: delete it). `false` if the node changed meanwhile: nothing is written.
+    async fn save_node(
+        &self,
+        node_id: &str,
+        expected: Option<chrono::DateTime<chrono::Utc>>,
+        next: Option<&NodeRecord>,
+        events: Vec<EventRow>,
+    ) -> Result<bool>;
 
     /// Claims up to `limit` pending outbox rows, oldest first, for `lease`: other relays skip
     /// them until it expires (`FOR UPDATE SKIP LOCKED` on PostgreSQL). Counts an attempt.

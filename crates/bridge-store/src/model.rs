@@ -274,3 +274,28 @@ pub enum ReductionOutcome {
     /// caller re-reads them and retries.
     Conflict(Vec<String>),
 }
+
+/// A node of the registry (`node_registrations`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NodeRecord {
+    /// Unique id chosen by the node.
+    pub node_id: String,
+    /// `effect`, `compute`, `reducer` or `orchestrator`.
+    pub node_type: String,
+    /// The node's version.
+    pub version: String,
+    /// What it can do.
+    pub capabilities: Vec<String>,
+    /// Where to reach it (a JSON object).
+    pub endpoints: serde_json::Value,
+    /// Anything else (a JSON object).
+    pub metadata: serde_json::Value,
+    /// `HEALTHY` or `UNHEALTHY`.
+    pub health_status: String,
+    /// Last heartbeat (or registration).
+    pub last_heartbeat: DateTime<Utc>,
+    /// First registration.
+    pub registered_at: DateTime<Utc>,
+    /// Last change: the optimistic-lock token of [`crate::Store::save_node`].
+    pub updated_at: DateTime<Utc>,
+}

@@ -9,8 +9,9 @@ use bridge_core::breaker::BreakerState;
 use bridge_core::Blake3Hex;
 
 use crate::{
-    Delivery, EventRow, LoggedEvent, NamespaceState, OutboxRow, PoolStatus, Position, Reduction,
-    ReductionOutcome, Result, StampOutcome, StampRecord, StampWrite, Store, WorkflowRecord,
+    Delivery, EventRow, LoggedEvent, NamespaceState, NodeRecord, OutboxRow, PoolStatus, Position,
+    Reduction, ReductionOutcome, Result, StampOutcome, StampRecord, StampWrite, Store,
+    WorkflowRecord,
 };
 
 /// Receives the store's measurements (the API implements it with Prometheus metrics).
@@ -134,6 +135,36 @@ impl Store for Observed {
         self.timed(
             "count_stamp_events",
             self.inner.count_stamp_events(after, cap),
+        )
+        .await
+    }
+
+    async fn get_node(&self, node_id: &str) -> Result<Option<NodeRecord>> {
+        self.timed("get_node", self.inner.get_node(node_id)).await
+    }
+
+    async fn list_nodes(
+        &self,
+        node_type: Option<&str>,
+        health_status: Option<&str>,
+    ) -> Result<Vec<NodeRecord>> {
+        self.timed(
+            "list_nodes",
+            self.inner.list_nodes(node_type, health_status),
+        )
+        .await
+    }
+
+    async fn save_node(
+        &self,
+        node_id: &str,
+        expected: Option<chrono::DateTime<chrono::Utc>>,
+        next: Option<&NodeRecord>,
+        events: Vec<EventRow>,
+    ) -> Result<bool> {
+        self.timed(
+            "save_node",
+            self.inner.save_node(node_id, expected, next, events),
         )
         .await
     }

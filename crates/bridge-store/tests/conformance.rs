@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use bridge_core::hash::hash_bytes;
 use bridge_store::{
-    CursorMove, Delivery, EventRow, NamespaceState, Position, Reduction, ReductionOutcome,
-    SqliteStore, StampOutcome, StampRecord, StampWrite, StepRecord, Store, TransitionRecord,
-    WorkflowRecord,
+    CursorMove, Delivery, EventRow, NamespaceState, NodeRecord, Position, Reduction,
+    ReductionOutcome, SqliteStore, StampOutcome, StampRecord, StampWrite, StepRecord, Store,
+    TransitionRecord, WorkflowRecord,
 };
 use chrono::{SubsecRound, Utc};
 use uuid::Uuid;
@@ -423,6 +423,119 @@ async fn stamp_events_are_read_in_order_past_a_cursor<S: Store>(s: Arc<S>) {
     assert_eq!(s.count_stamp_events(end, 100).await.unwrap(), 0);
 }
 
+fn node(id: &str, node_type: &str, health: &str) -> NodeRecord {
+    let now = Utc::now().trunc_subsecs(6);
+    NodeRecord {
+        node_id: id.into(),
+        node_type: node_type.into(),
+        version: "1.0.0".into(),
+        capabilities: vec![
+            "stamp".into(),
+            "'; DROP TABLE node_registrations; --".into(),
+        ],
+        endpoints: serde_json::json!({"http": "http://127.0.0.1:1"}),
+        metadata: serde_json::json!({"zone": "a\u{0}b"}),
+        health_status: health.into(),
+        last_heartbeat: now,
+        registered_at: now,
+        updated_at: now,
+    }
+}
+
+fn node_event(id: &str, kind: &str) -> EventRow {
+    EventRow {
+        event_id: Uuid::now_v7(),
+        event_type: kind.into(),
+        topic: None,
+        message_key: id.into(),
+        correlation_id: Uuid::now_v7(),
+        workflow_id: None,
+        namespace: None,
+        payload: "{}".into(),
+        created_at: Utc::now(),
+    }
+}
+
+async fn nodes_are_written_by_optimistic_lock_with_their_events<S: Store>(s: Arc<S>) {
+    let a = node("a", "reducer", "HEALTHY");
+    assert!(s
+        .save_node(
+            "a",
+            None,
+            Some(&a),
+            vec![node_event("a", "NODE_REGISTERED")]
+        )
+        .await
+        .unwrap());
+    // A second first registration loses: nothing written, not even its event.
+    assert!(!s
+        .save_node(
+            "a",
+            None,
+            Some(&a),
+            vec![node_event("a", "NODE_REGISTERED")]
+        )
+        .await
+        .unwrap());
+    assert_eq!(s.pending_events().await.unwrap(), 1);
+    assert_eq!(s.get_node("a").await.unwrap().unwrap(), a);
+    let b = node("b", "effect", "UNHEALTHY");
+    assert!(s.save_node("b", None, Some(&b), vec![]).await.unwrap());
+
+    // An update from the row as read lands; the same stale token is then refused.
+    let mut next = a.clone();
+    next.health_status = "UNHEALTHY".into();
+    next.updated_at = (a.updated_at + chrono::Duration::milliseconds(1)).trunc_subsecs(6);
+    assert!(s
+        .save_node(
+            "a",
+            Some(a.updated_at),
+            Some(&next),
+            vec![node_event("a", "NODE_HEALTH_CHANGED")]
+        )
+        .await
+        .unwrap());
+    assert!(!s
+        .save_node("a", Some(a.updated_at), Some(&a), vec![])
+        .await
+        .unwrap());
+    assert_eq!(s.pending_events().await.unwrap(), 2);
+
+    // Filters.
+    let ids = |v: Vec<NodeRecord>| v.into_iter().map(|n| n.node_id).collect::<Vec<_>>();
+    assert_eq!(ids(s.list_nodes(None, None).await.unwrap()), vec!["a", "b"]);
+    assert_eq!(
+        ids(s.list_nodes(Some("effect"), None).await.unwrap()),
+        vec!["b"]
+    );
+    assert_eq!(
+        ids(s.list_nodes(None, Some("UNHEALTHY")).await.unwrap()),
+        vec!["a", "b"]
+    );
+    assert!(s
+        .list_nodes(Some("reducer"), Some("HEALTHY"))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Deleting needs the current token too.
+    assert!(!s
+        .save_node("a", Some(a.updated_at), None, vec![])
+        .await
+        .unwrap());
+    assert!(s
+        .save_node(
+            "a",
+            Some(next.updated_at),
+            None,
+            vec![node_event("a", "NODE_DEREGISTERED")]
+        )
+        .await
+        .unwrap());
+    assert!(s.get_node("a").await.unwrap().is_none());
+    assert_eq!(s.pending_events().await.unwrap(), 3);
+}
+
 async fn outbox_claims_are_ordered_leased_and_settled<S: Store>(s: Arc<S>) {
     let mut ids = Vec::new();
     for i in 0..3 {
@@ -588,6 +701,13 @@ macro_rules! conformance {
             async fn reductions_save_states_and_cursors_together() {
                 let (_g, s) = $store.await;
                 super::super::reductions_save_states_and_cursors_together(Arc::new(s)).await;
+            }
+
+            #[tokio::test]
+            async fn nodes_are_written_by_optimistic_lock_with_their_events() {
+                let (_g, s) = $store.await;
+                super::super::nodes_are_written_by_optimistic_lock_with_their_events(Arc::new(s))
+                    .await;
             }
 
             #[tokio::test]

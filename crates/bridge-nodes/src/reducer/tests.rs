@@ -11,8 +11,9 @@ use async_trait::async_trait;
 use bridge_core::contract::{builtin::Builtin, load, ReducerContract};
 use bridge_core::{Blake3Hex, Namespace, StampType};
 use bridge_store::{
-    CursorMove, Delivery, EventRow, LoggedEvent, NamespaceState, OutboxRow, Position, Reduction,
-    ReductionOutcome, SqliteStore, StampOutcome, StampRecord, StampWrite, Store, WorkflowRecord,
+    CursorMove, Delivery, EventRow, LoggedEvent, NamespaceState, NodeRecord, OutboxRow, Position,
+    Reduction, ReductionOutcome, SqliteStore, StampOutcome, StampRecord, StampWrite, Store,
+    WorkflowRecord,
 };
 use chrono::DateTime;
 use tokio::sync::watch;
@@ -376,6 +377,25 @@ impl Store for Interfering {
     }
     async fn count_stamp_events(&self, after: Position, cap: u32) -> bridge_store::Result<u64> {
         self.inner.count_stamp_events(after, cap).await
+    }
+    async fn get_node(&self, id: &str) -> bridge_store::Result<Option<NodeRecord>> {
+        self.inner.get_node(id).await
+    }
+    async fn list_nodes(
+        &self,
+        t: Option<&str>,
+        h: Option<&str>,
+    ) -> bridge_store::Result<Vec<NodeRecord>> {
+        self.inner.list_nodes(t, h).await
+    }
+    async fn save_node(
+        &self,
+        id: &str,
+        expected: Option<DateTime<chrono::Utc>>,
+        next: Option<&NodeRecord>,
+        events: Vec<EventRow>,
+    ) -> bridge_store::Result<bool> {
+        self.inner.save_node(id, expected, next, events).await
     }
     async fn claim_outbox(
         &self,

@@ -3,6 +3,7 @@
 //! database outage into fast `Unavailable` errors (503) instead of requests queueing behind
 //! connection timeouts; half-open probes close it again once the database answers.
 
+mod nodes;
 mod rows;
 mod state;
 mod writer;
@@ -21,8 +22,8 @@ use tokio::sync::mpsc;
 
 use crate::batch::Queue;
 use crate::{
-    Delivery, EventRow, LoggedEvent, NamespaceState, OutboxRow, PoolStatus, Position, Reduction,
-    ReductionOutcome, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError,
+    Delivery, EventRow, LoggedEvent, NamespaceState, NodeRecord, OutboxRow, PoolStatus, Position,
+    Reduction, ReductionOutcome, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError,
     WorkflowRecord,
 };
 use rows::{
@@ -361,6 +362,51 @@ impl Store for PgStore {
             Ok(n as u64)
         })
         .await
+    }
+
+    async fn get_node(&self, node_id: &str) -> Result<Option<NodeRecord>> {
+        self.guarded(async {
+            let row = sqlx::query(&format!(
+                "SELECT {} FROM node_registrations WHERE node_id = $1",
+                nodes::NODE_COLUMNS
+            ))
+            .bind(node_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(nodes::node_from_row).transpose()
+        })
+        .await
+    }
+
+    async fn list_nodes(
+        &self,
+        node_type: Option<&str>,
+        health_status: Option<&str>,
+    ) -> Result<Vec<NodeRecord>> {
+        self.guarded(async {
+            let rows = sqlx::query(&format!(
+                "SELECT {} FROM node_registrations WHERE ($1::text IS NULL OR node_type = $1) \
+                 AND ($2::text IS NULL OR health_status = $2) ORDER BY node_id",
+                nodes::NODE_COLUMNS
+            ))
+            .bind(node_type)
+            .bind(health_status)
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(nodes::node_from_row).collect()
+        })
+        .await
+    }
+
+    async fn save_node(
+        &self,
+        node_id: &str,
+        expected: Option<chrono::DateTime<chrono::Utc>>,
+        next: Option<&NodeRecord>,
+        events: Vec<EventRow>,
+    ) -> Result<bool> {
+        self.guarded(nodes::save(&self.pool, node_id, expected, next, &events))
+            .await
     }
 
     async fn claim_outbox(&self, limit: u32, lease: Duration) -> Result<Vec<OutboxRow>> {

@@ -287,7 +287,7 @@ async fn insert_workflows(conn: &mut PgConnection, w: &[&WorkflowRecord]) -> Res
 }
 
 /// Inserts events as pending outbox rows; `seq` follows their order.
-async fn insert_events(conn: &mut PgConnection, e: &[&EventRow]) -> Result<()> {
+pub(super) async fn insert_events(conn: &mut PgConnection, e: &[&EventRow]) -> Result<()> {
     if e.is_empty() {
         return Ok(());
     }

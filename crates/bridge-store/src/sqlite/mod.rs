@@ -1,6 +1,7 @@
 //! The embedded backend: SQLite in WAL mode, `synchronous=FULL` (every commit durable), a
 //! pool of read connections, and one writer task that group-commits (see `writer`).
 
+mod nodes;
 mod outbox;
 mod rows;
 #[doc(hidden)]
@@ -24,7 +25,7 @@ use tokio::sync::mpsc;
 use crate::batch::Queue;
 
 use crate::{
-    Delivery, EventRow, LoggedEvent, NamespaceState, OutboxRow, Position, Reduction,
+    Delivery, EventRow, LoggedEvent, NamespaceState, NodeRecord, OutboxRow, Position, Reduction,
     ReductionOutcome, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError,
     WorkflowRecord,
 };
@@ -262,6 +263,48 @@ impl Store for SqliteStore {
         .fetch_one(&self.readers)
         .await?;
         Ok(n as u64)
+    }
+
+    async fn get_node(&self, node_id: &str) -> Result<Option<NodeRecord>> {
+        let row = sqlx::query("SELECT * FROM node_registrations WHERE node_id = ?")
+            .bind(node_id)
+            .fetch_optional(&self.readers)
+            .await?;
+        row.as_ref().map(nodes::node_from_row).transpose()
+    }
+
+    async fn list_nodes(
+        &self,
+        node_type: Option<&str>,
+        health_status: Option<&str>,
+    ) -> Result<Vec<NodeRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM node_registrations WHERE (?1 IS NULL OR node_type = ?1) \
+             AND (?2 IS NULL OR health_status = ?2) ORDER BY node_id",
+        )
+        .bind(node_type)
+        .bind(health_status)
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(nodes::node_from_row).collect()
+    }
+
+    async fn save_node(
+        &self,
+        node_id: &str,
+        expected: Option<chrono::DateTime<chrono::Utc>>,
+        next: Option<&NodeRecord>,
+        events: Vec<EventRow>,
+    ) -> Result<bool> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let work = nodes::Save {
+            node_id: node_id.to_owned(),
+            expected,
+            next: next.cloned(),
+            events,
+            reply,
+        };
+        self.exclusive(Box::new(work), rx).await
     }
 
     async fn claim_outbox(&self, limit: u32, lease: Duration) -> Result<Vec<OutboxRow>> {
