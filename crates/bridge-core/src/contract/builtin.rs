@@ -37,6 +37,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../../../contracts/registry/health.yaml"),
     ),
     (
+        "registry/events.yaml",
+        include_str!("../../../../contracts/registry/events.yaml"),
+    ),
+    (
         "shared/fsm.yaml",
         include_str!("../../../../contracts/shared/fsm.yaml"),
     ),

@@ -13,6 +13,7 @@ pub use model::{
     AggregationSpec, AggregationStrategy, BreakerSpec, CacheSpec, Contracts, EventsSpec, FsmSpec,
     HealthSpec, OnextreeSpec, OrchestratorContract, ReducerContract, RegistryContract, RetrySpec,
     RoutingSpec, ServicesSpec, StepName, StepSpec, TransitionSpec, WorkflowSpec, EVENT_TYPES,
+    REGISTRY_EVENT_TYPES,
 };
 pub use resolve::{normalize, resolve, ContractSource, Resolved};
 

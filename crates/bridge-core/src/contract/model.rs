@@ -262,7 +262,16 @@ pub struct RegistryContract {
     pub health: HealthSpec,
     /// Node types that may register.
     pub node_types: Vec<String>,
+    /// Registry event → topic.
+    pub events: EventsSpec,
 }
+
+/// Event types every registry contract must route.
+pub const REGISTRY_EVENT_TYPES: [&str; 3] = [
+    "NODE_REGISTERED",
+    "NODE_HEALTH_CHANGED",
+    "NODE_DEREGISTERED",
+];
 
 /// Heartbeat rules.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -515,6 +524,20 @@ impl Validate for RegistryContract {
                 ["effect", "compute", "reducer", "orchestrator"].contains(&t.as_str()),
                 "node_types",
                 format!("unknown node type {t}"),
+            )?;
+        }
+        for e in REGISTRY_EVENT_TYPES {
+            check(
+                self.events.topics.contains_key(e),
+                format!("events.topics.{e}"),
+                "missing: every registry event needs a topic",
+            )?;
+        }
+        for k in self.events.topics.keys() {
+            check(
+                REGISTRY_EVENT_TYPES.contains(&k.as_str()),
+                format!("events.topics.{k}"),
+                "not a registry event",
             )?;
         }
         Ok(())

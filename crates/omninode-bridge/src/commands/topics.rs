@@ -21,13 +21,14 @@ pub(crate) fn check_env(env: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The topic catalogue: config/topics.yaml plus the contract's event topics for `env`.
+/// The topic catalogue: config/topics.yaml plus the contracts' event topics for `env`.
 pub(crate) fn catalogue(contracts: &Contracts, env: &str) -> anyhow::Result<Vec<TopicSpec>> {
     let events = contracts
         .orchestrator
         .events
         .topics
         .iter()
+        .chain(&contracts.registry.events.topics)
         .map(|(k, v)| (k.clone(), v.replace("{env}", env)))
         .collect();
     build(BUILTIN_YAML, &events).context("topic catalogue")
