@@ -8,6 +8,7 @@ use bridge_core::contract::CacheSpec;
 use bridge_events::monitor::DlqStats;
 use bridge_events::RelayStats;
 use bridge_nodes::reducer::{ReducerStatus, StatsCache};
+use bridge_nodes::registry::Registry;
 use bridge_nodes::Orchestrator;
 use bridge_store::Store;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -39,12 +40,21 @@ pub struct App {
     pub(crate) reducer: Option<Arc<ReducerStatus>>,
     /// Namespace stats reads (the reducer's cache when one runs; else straight reads).
     pub(crate) stats: Arc<StatsCache>,
+    /// The node registry.
+    pub(crate) registry: Arc<Registry>,
+    /// Node types the registry contract allows (for query validation).
+    pub(crate) registry_node_types: Arc<Vec<String>>,
 }
 
 impl App {
     /// Builds the API state around an orchestrator; `metrics` may already observe its store
     /// (see [`Metrics::observe_store`]).
-    pub fn new(orchestrator: Orchestrator, config: ApiConfig, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        orchestrator: Orchestrator,
+        registry: Arc<Registry>,
+        config: ApiConfig,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let limiter = config.rate_limit.map(|r| {
             let burst = NonZeroU32::new(r.requests).expect("rate limit parser rejects 0");
             let period = Duration::from_secs(r.per_seconds.into()) / r.requests;
@@ -74,6 +84,8 @@ impl App {
             dlq: None,
             reducer: None,
             stats,
+            registry_node_types: Arc::new(registry.node_types().to_vec()),
+            registry,
         }
     }
 

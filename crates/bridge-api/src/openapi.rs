@@ -6,7 +6,7 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::app::App;
-use crate::handlers::{batch, hash, health, lookup, namespaces, stamp, validate};
+use crate::handlers::{batch, hash, health, lookup, namespaces, registry, stamp, validate};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,10 +14,11 @@ use crate::handlers::{batch, hash, health, lookup, namespaces, stamp, validate};
     paths(
         stamp::stamp, batch::batch, validate::validate, hash::hash, lookup::get_stamp, lookup::get_workflow,
         namespaces::stats, namespaces::list,
+        registry::register, registry::heartbeat, registry::deregister, registry::list,
         health::health, health::live, health::ready, health::metrics, openapi_json
     ),
     components(schemas(stamp::StampBody, stamp::StampData, batch::BatchBody, batch::BatchItem, batch::BatchData, batch::ItemResult,
-        validate::ValidateBody, validate::ValidateData, hash::HashBody, hash::HashData, namespaces::ListData)),
+        validate::ValidateBody, validate::ValidateData, hash::HashBody, hash::HashData, namespaces::ListData, registry::RegisterBody, registry::NodeList)),
     modifiers(&ApiKeyScheme)
 )]
 struct ApiDoc;

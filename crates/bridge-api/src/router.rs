@@ -3,13 +3,13 @@
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::handlers::{batch, hash, health, lookup, namespaces, stamp, validate};
+use crate::handlers::{batch, hash, health, lookup, namespaces, registry, stamp, validate};
 use crate::middleware::{auth, context, rate_limit, tag_route};
 use crate::openapi::openapi_json;
 use crate::LEGACY_PREFIX;
@@ -31,6 +31,15 @@ fn routes(app: &App) -> Router<App> {
         .route("/workflows/{workflow_id}", get(lookup::get_workflow))
         .route("/namespaces", get(namespaces::list))
         .route("/namespaces/{namespace}/stats", get(namespaces::stats))
+        .route(
+            "/registry/nodes",
+            post(registry::register).get(registry::list),
+        )
+        .route("/registry/nodes/{node_id}", delete(registry::deregister))
+        .route(
+            "/registry/nodes/{node_id}/heartbeat",
+            post(registry::heartbeat),
+        )
         .route("/openapi.json", get(openapi_json))
         .route_layer(from_fn_with_state(app.clone(), rate_limit))
         .route_layer(from_fn_with_state(app.clone(), auth));

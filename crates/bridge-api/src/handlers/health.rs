@@ -69,7 +69,27 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
         },
     };
     let reducer = reducer_component(&app);
-    let degraded = [onextree.status, kafka.status, reducer.status].contains(&"degraded");
+    let registry = registry_component(&app).await;
+    let components = [
+        ("database", &database),
+        ("kafka", &kafka),
+        ("onextree", &onextree),
+        ("reducer", &reducer),
+        ("registry", &registry),
+    ];
+    // Why the service is not simply healthy, one line per component that is not.
+    let reasons: Vec<String> = components
+        .iter()
+        .filter(|(_, c)| c.status == "degraded" || c.status == "unhealthy")
+        .map(|(name, c)| {
+            format!(
+                "{name} {}: {}",
+                c.status,
+                c.detail.as_deref().unwrap_or("see info")
+            )
+        })
+        .collect();
+    let degraded = components.iter().any(|(_, c)| c.status == "degraded");
     let overall = match (&ping, kafka.status) {
         (Err(_), _) | (_, "unhealthy") => "unhealthy",
         (Ok(()), _) if degraded => "degraded",
@@ -77,7 +97,8 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
     };
     let data = json!({
         "status": overall,
-        "components": {"database": database, "kafka": kafka, "onextree": onextree, "reducer": reducer},
+        "reasons": reasons,
+        "components": {"database": database, "kafka": kafka, "onextree": onextree, "reducer": reducer, "registry": registry},
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": app.started.elapsed().as_secs(),
     });
@@ -136,6 +157,39 @@ fn kafka_component(app: &App, pending: Option<u64>) -> Component {
     }
 }
 
+/// `registry`: registered nodes by health; degraded while any is UNHEALTHY.
+async fn registry_component(app: &App) -> Component {
+    match app.registry.list(None, None).await {
+        Err(e) => Component {
+            status: "unhealthy",
+            detail: Some(e.to_string()),
+            info: serde_json::Value::Null,
+        },
+        Ok(nodes) => {
+            let unhealthy: Vec<&str> = nodes
+                .iter()
+                .filter(|n| n.health_status != bridge_nodes::registry::HEALTHY)
+                .map(|n| n.node_id.as_str())
+                .collect();
+            Component {
+                status: if unhealthy.is_empty() {
+                    "healthy"
+                } else {
+                    "degraded"
+                },
+                detail: (!unhealthy.is_empty()).then(|| {
+                    format!(
+                        "{} node(s) missed their heartbeats: {}",
+                        unhealthy.len(),
+                        unhealthy.join(", ")
+                    )
+                }),
+                info: json!({"nodes": nodes.len(), "healthy": nodes.len() - unhealthy.len(), "unhealthy": unhealthy}),
+            }
+        }
+    }
+}
+
 /// `reducer`: its FSM state and lag; degraded while its last read or save failed.
 fn reducer_component(app: &App) -> Component {
     use std::sync::atomic::Ordering::Relaxed;
@@ -189,7 +243,8 @@ pub(crate) async fn live() -> Success<serde_json::Value> {
     Success::ok(json!({"alive": true}))
 }
 
-/// `GET /health/ready`: the database answers (the store applied migrations when it opened).
+/// `GET /health/ready`: the database answers. The listener only opens after the contracts
+/// loaded and the store applied its migrations, so an answer here implies both.
 #[utoipa::path(get, path = "/health/ready", responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
 pub(crate) async fn ready(State(app): State<App>) -> Response {
     match app.store().ping().await {

@@ -5,5 +5,6 @@ pub(crate) mod hash;
 pub(crate) mod health;
 pub(crate) mod lookup;
 pub(crate) mod namespaces;
+pub(crate) mod registry;
 pub(crate) mod stamp;
 pub(crate) mod validate;

@@ -6,6 +6,7 @@
 //! Time comes from tokio's clock (anchored to the wall clock at start), so heartbeat expiry
 //! and eviction are tested with paused time.
 
+mod own;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use serde_json::json;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+pub use own::{keep_registered, register_all};
 pub use validate::{check_node_id, Invalid, Registration};
 
 /// `health_status` of a node heard from in time.
@@ -153,6 +155,11 @@ impl Registry {
             topics,
             clock: Clock::new(),
         }
+    }
+
+    /// Node types that may register.
+    pub fn node_types(&self) -> &[String] {
+        &self.contract.node_types
     }
 
     /// Expected time between heartbeats.

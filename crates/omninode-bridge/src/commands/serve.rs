@@ -11,6 +11,7 @@ use bridge_api::{router, ApiConfig, App, Metrics};
 use bridge_events::monitor::{DlqMonitor, MonitorConfig};
 use bridge_events::{KafkaSource, Relay, RelayConfig};
 use bridge_nodes::reducer::{LogSource, Reducer};
+use bridge_nodes::registry::{keep_registered, register_all, Registration, Registry, StoreNodes};
 use bridge_nodes::{OnextreeClient, Orchestrator};
 use bridge_store::{Observed, Store};
 use tokio::net::TcpListener;
@@ -83,7 +84,12 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         orchestrator = orchestrator.with_intelligence(Arc::new(client));
     }
     let app_backend = store_backend;
-    let mut app = App::new(orchestrator, config, metrics);
+    let registry = Arc::new(Registry::new(
+        Arc::new(StoreNodes(store.clone())),
+        contracts.registry.clone(),
+        &args.environment,
+    ));
+    let mut app = App::new(orchestrator, registry.clone(), config, metrics);
     // The reducer: STAMP_CREATED events into per-namespace aggregates, in the background.
     let reducer =
         Reducer::new(store.clone(), contracts.reducer.clone()).map_err(|e| anyhow::anyhow!(e))?;
@@ -147,6 +153,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr()?;
+    // The registry: its sweeper, and this process's own nodes (registered before we announce
+    // ourselves, so a ready service is also a registered one).
+    let (registry_stop, registry_stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(registry.clone().run_sweeper(registry_stop_rx.clone()));
+    let own = own_nodes(&addr, args.kafka_brokers.is_some(), app_backend);
+    let registered = register_all(&registry, &own).await;
+    let own_task = tokio::spawn(keep_registered(registry, own, registered, registry_stop_rx));
+
     // The first stdout line tells scripts (and tests binding port 0) where we listen.
     println!("listening on http://{addr}");
     std::io::stdout().flush()?;
@@ -177,6 +191,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting")
         }
     }
+    // Our nodes leave the registry (NODE_DEREGISTERED, before the relay's last pass).
+    let _ = registry_stop.send(true);
+    if tokio::time::timeout(Duration::from_secs(5), own_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("could not deregister this process's nodes in time");
+    }
     // The open window is saved (once) rather than re-read at the next start.
     let _ = reducer_stop.send(true);
     if tokio::time::timeout(REDUCER_SAVE_TIMEOUT, reducer_task)
@@ -197,6 +219,27 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// This process's nodes: the orchestrator, the reducer, and the relay with Kafka. Ids carry
+/// a per-process instance id, so instances sharing a database never collide.
+fn own_nodes(addr: &SocketAddr, kafka: bool, backend: &str) -> Vec<Registration> {
+    let instance = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let mut roles = vec![("orchestrator", "orchestrator"), ("reducer", "reducer")];
+    if kafka {
+        roles.push(("relay", "effect"));
+    }
+    roles
+        .into_iter()
+        .map(|(role, node_type)| Registration {
+            node_id: format!("omninode-bridge.{role}.{instance}"),
+            node_type: node_type.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            capabilities: vec![role.into()],
+            endpoints: serde_json::json!({"http": format!("http://{addr}")}),
+            metadata: serde_json::json!({"instance": instance, "backend": backend}),
+        })
+        .collect()
 }
 
 /// The reducer's input topic in Kafka mode, with its catalogue settings.

@@ -58,6 +58,12 @@ pub(crate) fn scratch_pg_database() -> String {
     .unwrap()
 }
 
+/// `NODE_REGISTERED` events every server writes at start for its own nodes (orchestrator
+/// and reducer; with Kafka also the relay): outbox counts include them.
+pub(crate) const OWN_NODES: u64 = 2;
+/// The same with `--kafka-brokers`.
+pub(crate) const OWN_NODES_KAFKA: u64 = 3;
+
 /// A running server; killed on drop.
 pub(crate) struct Server {
     child: Child,
@@ -170,6 +176,11 @@ impl Server {
             req = req.header("x-api-key", k);
         }
         Reply::from(req.send().await.unwrap()).await
+    }
+
+    /// DELETEs a path.
+    pub(crate) async fn delete(&self, path: &str) -> Reply {
+        Reply::from(self.client.delete(self.url(path)).send().await.unwrap()).await
     }
 
     /// POSTs raw bytes with a content type.

@@ -14,3 +14,4 @@ mod limits;
 mod persistence;
 mod postgres;
 mod reducer;
+mod registry;

@@ -87,7 +87,7 @@ async fn counts(url: &str) -> (i64, i64, i64, i64) {
         "SELECT (SELECT COUNT(*) FROM metadata_stamps), \
                 (SELECT COUNT(*) FROM workflow_executions WHERE state = 'COMPLETED'), \
                 (SELECT COUNT(*) FROM workflow_steps), \
-                (SELECT COUNT(*) FROM event_logs)",
+                (SELECT COUNT(*) FROM event_logs WHERE event_type NOT IN ('NODE_REGISTERED', 'NODE_HEALTH_CHANGED', 'NODE_DEREGISTERED'))",
     )
     .fetch_one(&mut conn)
     .await
