@@ -53,6 +53,10 @@ pub struct LogSource {
     store: Arc<dyn Store>,
     saved: Option<Position>,
     read: Position,
+    /// Events handed out since the last save (they sit in the open window).
+    unsaved: u64,
+    /// Whether the last read found the log drained (then the lag is just `unsaved`).
+    drained: bool,
 }
 
 impl LogSource {
@@ -62,6 +66,8 @@ impl LogSource {
             store,
             saved: None,
             read: Position::default(),
+            unsaved: 0,
+            drained: false,
         };
         s.rewind().await?;
         Ok(s)
@@ -77,11 +83,13 @@ impl Source for LogSource {
             .read_stamp_events(self.read, limit)
             .await
             .map_err(|e| e.to_string())?;
+        self.drained = rows.len() < max;
         if rows.is_empty() {
             tokio::time::sleep(wait).await;
             return Ok(Vec::new());
         }
         self.read = rows.last().expect("not empty").position;
+        self.unsaved += rows.len() as u64;
         Ok(rows
             .into_iter()
             .map(|r| Sourced {
@@ -96,6 +104,8 @@ impl Source for LogSource {
     async fn saved(&mut self, moves: &[CursorMove]) {
         if let Some(m) = moves.iter().find(|m| m.name == LOG_CURSOR) {
             self.saved = Some(m.to);
+            // A window holds everything read before its save.
+            self.unsaved = 0;
         }
     }
 
@@ -106,10 +116,16 @@ impl Source for LogSource {
             .await
             .map_err(|e| e.to_string())?;
         self.read = self.saved.unwrap_or_default();
+        self.unsaved = 0;
+        self.drained = false;
         Ok(())
     }
 
     async fn lag(&mut self) -> Option<u64> {
+        if self.drained {
+            // Keeping up: no need to scan the log (that scan costs the stamp path).
+            return Some(self.unsaved);
+        }
         self.store
             .count_stamp_events(self.saved.unwrap_or_default(), LAG_CAP)
             .await
