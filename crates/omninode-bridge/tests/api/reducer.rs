@@ -60,6 +60,16 @@ pub(crate) async fn stamp_mix(
     want
 }
 
+/// Adds the recounts of `more` into `into`, namespace by namespace.
+fn merge(into: &mut BTreeMap<String, Recount>, more: BTreeMap<String, Recount>) {
+    for (ns, w) in more {
+        let e = into.entry(ns).or_default();
+        e.stamps += w.stamps;
+        e.bytes += w.bytes;
+        e.types.extend(w.types);
+    }
+}
+
 fn recount_of(stats: &Value) -> Recount {
     Recount {
         stamps: stats["total_stamps"].as_i64().unwrap(),
@@ -182,10 +192,7 @@ async fn killing_the_service_mid_window_then_restarting_gives_the_same_totals() 
     let before = s.get("/namespaces/kept/stats").await;
     assert_eq!(before.data()["total_stamps"], first, "{}", before.body);
     s.kill();
-    let w = want.get_mut("kept").unwrap();
-    w.stamps += more["kept"].stamps;
-    w.bytes += more["kept"].bytes;
-    w.types.extend(more["kept"].types.iter().cloned());
+    merge(&mut want, more);
 
     let s = Server::start_in(data.path(), &flags);
     let stats = wait_stats(&s, "kept", want["kept"].stamps).await;
@@ -271,12 +278,7 @@ async fn two_kafka_reducers_in_one_group_split_the_partitions_and_stay_exact() {
     let via_a = stamp_mix(&a, &names, 120, "a").await;
     let via_b = stamp_mix(&b, &names, 120, "b").await;
     let mut want = via_a;
-    for (ns, w) in via_b {
-        let e = want.entry(ns).or_default();
-        e.stamps += w.stamps;
-        e.bytes += w.bytes;
-        e.types.extend(w.types);
-    }
+    merge(&mut want, via_b);
     for (ns, w) in &want {
         let stats = wait_stats(&a, ns, w.stamps).await;
         assert_eq!(&recount_of(&stats), w, "namespace {ns}");
@@ -295,12 +297,7 @@ async fn two_kafka_reducers_in_one_group_split_the_partitions_and_stay_exact() {
     let mut b = b;
     let more = stamp_mix(&b, &names, 60, "late").await;
     assert_eq!(b.terminate(Duration::from_secs(30)), Some(0));
-    for (ns, w) in more {
-        let e = want.entry(ns).or_default();
-        e.stamps += w.stamps;
-        e.bytes += w.bytes;
-        e.types.extend(w.types);
-    }
+    merge(&mut want, more);
     for (ns, w) in &want {
         let stats = wait_stats(&a, ns, w.stamps).await;
         assert_eq!(&recount_of(&stats), w, "namespace {ns} after the rebalance");
