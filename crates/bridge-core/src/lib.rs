@@ -11,6 +11,8 @@ pub mod envelope;
 pub mod error;
 pub mod filetype;
 pub mod fsm;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hash;
 pub mod stamp;
 pub mod topics;

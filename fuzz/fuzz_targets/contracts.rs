@@ -1,0 +1,4 @@
+//! See `bridge_core::fuzzing::contracts` for the property.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bridge_core::fuzzing::contracts(data));
