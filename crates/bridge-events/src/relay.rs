@@ -40,9 +40,10 @@ pub struct RelayConfig {
     pub idle_poll: Duration,
     /// Longest pause between retries while the broker is unreachable.
     pub max_backoff: Duration,
-    /// Fault injection for crash tests: exit right after a confirmed delivery, before the
-    /// rows are marked sent (they must be sent again after a restart).
-    pub fault_exit_after_publish: bool,
+    /// Fault injection for crash tests: exit right after the broker confirmed a batch with
+    /// an event of this type, before the rows are marked sent (they must be sent again after
+    /// a restart).
+    pub fault_exit_after_publish: Option<String>,
 }
 
 impl RelayConfig {
@@ -57,7 +58,7 @@ impl RelayConfig {
             max_message_bytes: 1_000_000,
             idle_poll: Duration::from_millis(50),
             max_backoff: Duration::from_secs(5),
-            fault_exit_after_publish: false,
+            fault_exit_after_publish: None,
         }
     }
 }
@@ -221,11 +222,15 @@ impl Relay {
             };
             outcomes.push((row.seq, outcome));
         }
-        if self.config.fault_exit_after_publish
-            && outcomes.iter().any(|(_, d)| *d == Delivery::Sent)
-        {
-            tracing::error!("fault injection: exiting after publish, before marking rows sent");
-            std::process::exit(70);
+        if let Some(kind) = &self.config.fault_exit_after_publish {
+            if rows
+                .iter()
+                .zip(&outcomes)
+                .any(|(r, (_, d))| *d == Delivery::Sent && &r.event_type == kind)
+            {
+                tracing::error!("fault injection: exiting after publish, before marking rows sent");
+                std::process::exit(70);
+            }
         }
         self.store
             .settle_outbox(&outcomes)

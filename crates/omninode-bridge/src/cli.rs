@@ -146,9 +146,14 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "ONEX_DLQ_ALERT_THRESHOLD", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) dlq_alert_threshold: u64,
     /// Fault injection for crash tests: exit the process right after the broker confirmed a
-    /// delivery and before the outbox rows are marked sent.
-    #[arg(long, env = "ONEX_FAULT_EXIT_AFTER_PUBLISH", hide = true)]
-    pub(crate) fault_exit_after_publish: bool,
+    /// batch holding an event of this type, before the outbox rows are marked sent.
+    #[arg(
+        long,
+        env = "ONEX_FAULT_EXIT_AFTER_PUBLISH",
+        hide = true,
+        value_name = "EVENT_TYPE"
+    )]
+    pub(crate) fault_exit_after_publish: Option<String>,
     /// Prefix of event topic names.
     #[arg(long = "env", env = "ONEX_ENV", default_value = "dev")]
     pub(crate) environment: String,

@@ -136,7 +136,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.lease = Duration::from_millis(args.relay_lease_ms);
         config.max_message_bytes = usize::try_from(args.kafka_max_message_bytes)
             .context("--kafka-max-message-bytes too large")?;
-        config.fault_exit_after_publish = args.fault_exit_after_publish;
+        config.fault_exit_after_publish = args.fault_exit_after_publish.clone();
         let relay = Relay::new(store.clone(), config, topics);
         app = app.with_relay(relay.stats());
         relay_task = Some(tokio::spawn(relay.run(relay_stop_rx.clone())));

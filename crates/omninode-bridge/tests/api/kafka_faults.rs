@@ -188,7 +188,8 @@ async fn a_crash_between_publish_and_marking_sent_resends_and_ids_deduplicate() 
     ];
     let mut crashing = Server::start_in(
         data.path(),
-        &[&flags[..], &["--fault-exit-after-publish"]].concat(),
+        // The stamp's batch, not the server's own node registrations published first.
+        &[&flags[..], &["--fault-exit-after-publish", "STAMP_CREATED"]].concat(),
     );
     let correlation = crashing.stamp_new("crash me\n").await;
     // The relay publishes the stamp's events, then the process dies before marking them.
