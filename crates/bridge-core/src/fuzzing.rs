@@ -65,19 +65,6 @@ pub fn stamp_locate(content: &[u8]) {
     let _ = validate(content, None);
 }
 
-const CONTRACT_FILES: [&str; 10] = [
-    "orchestrator/contract.yaml",
-    "orchestrator/workflow.yaml",
-    "orchestrator/routing.yaml",
-    "orchestrator/events.yaml",
-    "reducer/contract.yaml",
-    "reducer/aggregation.yaml",
-    "registry/contract.yaml",
-    "registry/health.yaml",
-    "registry/events.yaml",
-    "shared/fsm.yaml",
-];
-
 struct OneReplaced<'a> {
     file: &'a str,
     text: String,
@@ -99,8 +86,10 @@ pub fn contracts(data: &[u8]) {
     let Some((&selector, text)) = data.split_first() else {
         return;
     };
+    let mut files = Builtin::paths();
+    let n = files.len();
     let source = OneReplaced {
-        file: CONTRACT_FILES[usize::from(selector) % CONTRACT_FILES.len()],
+        file: files.nth(usize::from(selector) % n).expect("in range"),
         text: String::from_utf8_lossy(text).into_owned(),
     };
     let _ = load(&source);

@@ -50,6 +50,13 @@ const FILES: &[(&str, &str)] = &[
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Builtin;
 
+impl Builtin {
+    /// Every built-in file's path (relative to the contracts root).
+    pub fn paths() -> impl ExactSizeIterator<Item = &'static str> {
+        FILES.iter().map(|(p, _)| *p)
+    }
+}
+
 impl ContractSource for Builtin {
     fn read(&self, path: &str) -> Option<String> {
         FILES

@@ -19,20 +19,8 @@ fn mem(files: &[(&'static str, &str)]) -> Mem {
 
 /// The built-in contracts with some files replaced.
 fn builtin_with(overrides: &[(&'static str, &str)]) -> Mem {
-    let paths = [
-        "orchestrator/contract.yaml",
-        "orchestrator/workflow.yaml",
-        "orchestrator/routing.yaml",
-        "orchestrator/events.yaml",
-        "reducer/contract.yaml",
-        "reducer/aggregation.yaml",
-        "registry/contract.yaml",
-        "registry/health.yaml",
-        "shared/fsm.yaml",
-    ];
-    let mut m: HashMap<&'static str, String> = paths
-        .iter()
-        .map(|p| (*p, Builtin.read(p).unwrap()))
+    let mut m: HashMap<&'static str, String> = Builtin::paths()
+        .map(|p| (p, Builtin.read(p).unwrap()))
         .collect();
     for (p, t) in overrides {
         m.insert(p, (*t).to_owned());

@@ -240,8 +240,13 @@ impl Registry {
         Err(RegistryError::Busy(r.node_id))
     }
 
-    /// Records a heartbeat; an UNHEALTHY node becomes HEALTHY again (an event).
-    pub async fn heartbeat(&self, node_id: &str, correlation_id: Uuid) -> Result<NodeRecord> {
+    /// Reads the node, lets `f` decide its next row (`None`: delete it) and events, and
+    /// writes both by optimistic lock, retrying while other writers change the node.
+    async fn change(
+        &self,
+        node_id: &str,
+        f: impl Fn(&NodeRecord) -> (Option<NodeRecord>, Vec<EventRow>),
+    ) -> Result<Option<NodeRecord>> {
         check_node_id(node_id)?;
         for _ in 0..RETRIES {
             let current = self
@@ -249,31 +254,42 @@ impl Registry {
                 .get_node(node_id)
                 .await?
                 .ok_or_else(|| RegistryError::NotFound(node_id.into()))?;
-            let now = self.clock.now();
-            let mut next = current.clone();
-            next.last_heartbeat = now;
-            next.health_status = HEALTHY.into();
-            next.updated_at = fresh_token(now, Some(&current));
-            let events = if current.health_status == HEALTHY {
-                Vec::new()
-            } else {
-                vec![self.health_event(
-                    node_id,
-                    &current.health_status,
-                    HEALTHY,
-                    "heartbeat received",
-                    correlation_id,
-                )]
-            };
+            let (next, events) = f(&current);
             if self
                 .store
-                .save_node(node_id, Some(current.updated_at), Some(&next), events)
+                .save_node(node_id, Some(current.updated_at), next.as_ref(), events)
                 .await?
             {
                 return Ok(next);
             }
         }
         Err(RegistryError::Busy(node_id.into()))
+    }
+
+    /// Records a heartbeat; an UNHEALTHY node becomes HEALTHY again (an event).
+    pub async fn heartbeat(&self, node_id: &str, correlation_id: Uuid) -> Result<NodeRecord> {
+        let next = self
+            .change(node_id, |current| {
+                let now = self.clock.now();
+                let mut next = current.clone();
+                next.last_heartbeat = now;
+                next.health_status = HEALTHY.into();
+                next.updated_at = fresh_token(now, Some(current));
+                let events = if current.health_status == HEALTHY {
+                    Vec::new()
+                } else {
+                    vec![self.health_event(
+                        node_id,
+                        &current.health_status,
+                        HEALTHY,
+                        "heartbeat received",
+                        correlation_id,
+                    )]
+                };
+                (Some(next), events)
+            })
+            .await?;
+        Ok(next.expect("a heartbeat keeps the node"))
     }
 
     fn health_event(
@@ -299,28 +315,17 @@ impl Registry {
         reason: &str,
         correlation_id: Uuid,
     ) -> Result<()> {
-        check_node_id(node_id)?;
-        for _ in 0..RETRIES {
-            let current = self
-                .store
-                .get_node(node_id)
-                .await?
-                .ok_or_else(|| RegistryError::NotFound(node_id.into()))?;
+        self.change(node_id, |_| {
             let event = self.event(
                 "NODE_DEREGISTERED",
                 node_id,
                 correlation_id,
                 json!({"node_id": node_id, "reason": reason}),
             );
-            if self
-                .store
-                .save_node(node_id, Some(current.updated_at), None, vec![event])
-                .await?
-            {
-                return Ok(());
-            }
-        }
-        Err(RegistryError::Busy(node_id.into()))
+            (None, vec![event])
+        })
+        .await?;
+        Ok(())
     }
 
     /// Registered nodes, optionally of one type and/or health.
