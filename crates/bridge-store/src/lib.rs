@@ -10,6 +10,7 @@ mod error;
 mod model;
 mod observed;
 pub mod postgres;
+mod reduction;
 pub mod sqlite;
 
 use async_trait::async_trait;

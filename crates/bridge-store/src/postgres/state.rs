@@ -4,7 +4,9 @@
 use chrono::Utc;
 use sqlx::{PgConnection, PgPool};
 
-use crate::{CursorMove, NamespaceState, Reduction, ReductionOutcome, Result, StoreError};
+use crate::{
+    reduction, CursorMove, NamespaceState, Reduction, ReductionOutcome, Result, StoreError,
+};
 
 /// The optimistic-lock save: false if the stored version is not `s.version`.
 pub(super) async fn save(conn: &mut PgConnection, s: &NamespaceState) -> Result<bool> {
@@ -72,22 +74,11 @@ async fn move_cursor(conn: &mut PgConnection, c: &CursorMove) -> Result<bool> {
 /// Saves a window: every cursor move and state, or (on any conflict) nothing.
 pub(super) async fn apply(pool: &PgPool, r: &Reduction) -> Result<ReductionOutcome> {
     let mut tx = pool.begin().await?;
-    for c in &r.cursors {
-        if !move_cursor(&mut tx, c).await? {
-            tx.rollback().await?;
-            return Ok(ReductionOutcome::CursorMoved(c.name.clone()));
-        }
-    }
-    let mut conflicts = Vec::new();
-    for s in &r.states {
-        if !save(&mut tx, s).await? {
-            conflicts.push(s.namespace.clone());
-        }
-    }
-    if !conflicts.is_empty() {
+    let outcome = reduction::write(&mut *tx, r, move_cursor, save).await?;
+    if outcome == ReductionOutcome::Applied {
+        tx.commit().await?;
+    } else {
         tx.rollback().await?;
-        return Ok(ReductionOutcome::Conflict(conflicts));
     }
-    tx.commit().await?;
-    Ok(ReductionOutcome::Applied)
+    Ok(outcome)
 }

@@ -8,7 +8,9 @@ use tokio::sync::oneshot;
 
 use super::rows::time_text;
 use super::writer::Exclusive;
-use crate::{CursorMove, NamespaceState, Reduction, ReductionOutcome, Result, StoreError};
+use crate::{
+    reduction, CursorMove, NamespaceState, Reduction, ReductionOutcome, Result, StoreError,
+};
 
 fn time(row: &SqliteRow, column: &'static str) -> Result<Option<DateTime<Utc>>> {
     let text: Option<String> = row.try_get(column)?;
@@ -102,24 +104,13 @@ impl Exclusive for Apply {
 
 async fn apply(conn: &mut SqliteConnection, r: &Reduction) -> Result<ReductionOutcome> {
     let mut tx = conn.begin().await?;
-    for c in &r.cursors {
-        if !move_cursor(&mut tx, c).await? {
-            tx.rollback().await?;
-            return Ok(ReductionOutcome::CursorMoved(c.name.clone()));
-        }
-    }
-    let mut conflicts = Vec::new();
-    for s in &r.states {
-        if !save(&mut tx, s).await? {
-            conflicts.push(s.namespace.clone());
-        }
-    }
-    if !conflicts.is_empty() {
+    let outcome = reduction::write(&mut *tx, r, move_cursor, save).await?;
+    if outcome == ReductionOutcome::Applied {
+        tx.commit().await?;
+    } else {
         tx.rollback().await?;
-        return Ok(ReductionOutcome::Conflict(conflicts));
     }
-    tx.commit().await?;
-    Ok(ReductionOutcome::Applied)
+    Ok(outcome)
 }
 
 /// Compare-and-set of one cursor: false if it is not where the window found it.
