@@ -24,6 +24,29 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// An error of the SQLite writer's direct connection.
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::{
+            CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, SystemIoFailure,
+        };
+        match e {
+            // The file system or a lock, not the request: the caller may retry.
+            rusqlite::Error::SqliteFailure(ref f, _)
+                if matches!(
+                    f.code,
+                    CannotOpen | DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure
+                ) =>
+            {
+                Self::Unavailable(e.to_string())
+            }
+            other => Self::Sqlite(other),
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {

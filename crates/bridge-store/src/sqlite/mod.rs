@@ -11,7 +11,6 @@ mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -38,10 +37,8 @@ pub const DB_FILE: &str = "omninode-bridge.sqlite3";
 pub struct SqliteStore {
     /// Read-only connections; WAL lets them run beside the writer.
     readers: SqlitePool,
-    /// Queue of the writer task; every write goes through it.
+    /// Queue of the writer thread; every write goes through it.
     writer: Queue<writer::Work>,
-    /// Keeps the writer task's handle alive for as long as any clone exists.
-    _task: Arc<tokio::task::JoinHandle<()>>,
 }
 
 fn options(path: &Path) -> SqliteConnectOptions {
@@ -53,6 +50,21 @@ fn options(path: &Path) -> SqliteConnectOptions {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(5))
         .log_statements(tracing::log::LevelFilter::Trace)
+}
+
+/// The writer's direct connection, with the settings of [`options`].
+fn direct(path: &Path) -> Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Unavailable(format!(
+            "{} cannot use WAL (journal mode {mode})",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(conn)
 }
 
 impl SqliteStore {
@@ -73,11 +85,16 @@ impl SqliteStore {
             .connect_with(options(&path).read_only(true))
             .await?;
         let (tx, rx) = mpsc::channel(writer::QUEUE_DEPTH);
-        let task = tokio::spawn(writer::run(conn, rx));
+        writer::spawn(
+            writer::Connections {
+                direct: direct(&path)?,
+                sqlx: conn,
+            },
+            rx,
+        )?;
         Ok(Self {
             readers,
             writer: Queue(tx),
-            _task: Arc::new(task),
         })
     }
 

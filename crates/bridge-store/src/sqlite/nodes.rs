@@ -7,7 +7,7 @@ use sqlx::{Connection, Row};
 use tokio::sync::oneshot;
 
 use super::rows::time_text;
-use super::sql::insert_events;
+use super::sql::INSERT_EVENT;
 use super::writer::Exclusive;
 use crate::{EventRow, NodeRecord, Result, StoreError};
 
@@ -102,9 +102,19 @@ async fn save(conn: &mut SqliteConnection, s: &Save) -> Result<bool> {
         tx.rollback().await?;
         return Ok(false);
     }
-    if !s.events.is_empty() {
-        let rows: Vec<&EventRow> = s.events.iter().collect();
-        insert_events(&rows).build().execute(&mut *tx).await?;
+    for e in &s.events {
+        sqlx::query(INSERT_EVENT)
+            .bind(e.event_id.to_string())
+            .bind(&e.event_type)
+            .bind(&e.topic)
+            .bind(&e.message_key)
+            .bind(e.correlation_id.to_string())
+            .bind(e.workflow_id.map(|w| w.to_string()))
+            .bind(&e.namespace)
+            .bind(&e.payload)
+            .bind(time_text(&e.created_at))
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(true)

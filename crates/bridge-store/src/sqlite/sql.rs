@@ -1,120 +1,135 @@
-//! The multi-row INSERT statements of the write path (one per table). Public for the store
-//! benchmark, whose raw anchor writes the same rows with the same statements.
+//! The INSERT statements of the write path, one row each on the writer's direct connection
+//! (prepared once, cached). Public for the store benchmark, whose raw anchor writes the same
+//! rows with the same statements.
 
-use sqlx::sqlite::Sqlite;
-use sqlx::QueryBuilder;
+use rusqlite::{params, Transaction};
 
 use super::rows::time_text;
 use crate::{EventRow, StampRecord, StepRecord, TransitionRecord, WorkflowRecord};
 
-/// `workflow_executions` rows.
-pub fn insert_workflows<'a>(rows: &'a [&'a WorkflowRecord]) -> QueryBuilder<'a, Sqlite> {
-    let mut q = QueryBuilder::new(
-        "INSERT INTO workflow_executions (workflow_id, correlation_id, namespace, state, stamp_id, \
-         error, intelligence, started_at, completed_at, duration_ms) ",
-    );
-    q.push_values(rows, |mut b, w| {
-        b.push_bind(w.workflow_id.to_string())
-            .push_bind(w.correlation_id.to_string())
-            .push_bind(&w.namespace)
-            .push_bind(&w.state)
-            .push_bind(w.stamp_id.map(|s| s.to_string()))
-            .push_bind(&w.error)
-            .push_bind(w.intelligence.as_ref().map(|v| v.to_string()))
-            .push_bind(time_text(&w.started_at))
-            .push_bind(w.completed_at.as_ref().map(time_text))
-            .push_bind(w.duration_ms);
-    });
-    q
-}
-
-/// `workflow_steps` rows, each with its workflow.
-pub fn insert_steps<'a>(
-    rows: &'a [&'a (&'a WorkflowRecord, &'a StepRecord)],
-) -> QueryBuilder<'a, Sqlite> {
-    let mut q = QueryBuilder::new(
-        "INSERT INTO workflow_steps (workflow_id, step_index, step_name, status, attempts, duration_ms, error) ",
-    );
-    q.push_values(rows, |mut b, (w, s)| {
-        b.push_bind(w.workflow_id.to_string())
-            .push_bind(s.step_index)
-            .push_bind(&s.step_name)
-            .push_bind(&s.status)
-            .push_bind(s.attempts)
-            .push_bind(s.duration_ms)
-            .push_bind(&s.error);
-    });
-    q
-}
-
-/// `fsm_transitions` rows, each with its workflow.
-pub fn insert_transitions<'a>(
-    rows: &'a [&'a (&'a WorkflowRecord, &'a TransitionRecord)],
-) -> QueryBuilder<'a, Sqlite> {
-    let mut q = QueryBuilder::new(
-        "INSERT INTO fsm_transitions (workflow_id, position, from_state, to_state, reason, created_at) ",
-    );
-    q.push_values(rows, |mut b, (w, t)| {
-        // The position of `t` in its workflow (two or three entries: a scan is cheapest).
-        let position = w
-            .transitions
-            .iter()
-            .position(|x| std::ptr::eq(x, *t))
-            .unwrap_or(0) as i64;
-        b.push_bind(w.workflow_id.to_string())
-            .push_bind(position)
-            .push_bind(&t.from_state)
-            .push_bind(&t.to_state)
-            .push_bind(&t.reason)
-            .push_bind(time_text(&t.created_at));
-    });
-    q
-}
-
-/// `metadata_stamps` rows; a row whose `(file_hash, namespace)` exists is skipped.
-pub fn insert_stamps<'a>(rows: &'a [&'a StampRecord]) -> QueryBuilder<'a, Sqlite> {
-    let mut q = QueryBuilder::new(
+/// Inserts a `metadata_stamps` row; `false` when its `(file_hash, namespace)` already exists.
+pub fn insert_stamp(tx: &Transaction<'_>, s: &StampRecord) -> rusqlite::Result<bool> {
+    let mut st = tx.prepare_cached(
         "INSERT INTO metadata_stamps (stamp_id, namespace, file_hash, content_type, file_size, \
-         file_path, stamp_type, sidecar, stamp, metadata, op_id, workflow_id, correlation_id, created_at) ",
-    );
-    q.push_values(rows, |mut b, s| {
-        b.push_bind(s.stamp_id.to_string())
-            .push_bind(&s.namespace)
-            .push_bind(&s.file_hash)
-            .push_bind(&s.content_type)
-            .push_bind(s.file_size)
-            .push_bind(&s.file_path)
-            .push_bind(&s.stamp_type)
-            .push_bind(i64::from(s.sidecar))
-            .push_bind(&s.stamp)
-            .push_bind(s.metadata.as_ref().map(|m| m.to_string()))
-            .push_bind(&s.op_id)
-            .push_bind(s.workflow_id.map(|w| w.to_string()))
-            .push_bind(s.correlation_id.to_string())
-            .push_bind(time_text(&s.created_at));
-    });
-    q.push(" ON CONFLICT (file_hash, namespace) DO NOTHING");
-    q
+         file_path, stamp_type, sidecar, stamp, metadata, op_id, workflow_id, correlation_id, \
+         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (file_hash, namespace) DO NOTHING",
+    )?;
+    let changed = st.execute(params![
+        s.stamp_id.to_string(),
+        s.namespace,
+        s.file_hash,
+        s.content_type,
+        s.file_size,
+        s.file_path,
+        s.stamp_type,
+        i64::from(s.sidecar),
+        s.stamp,
+        s.metadata.as_ref().map(|m| m.to_string()),
+        s.op_id,
+        s.workflow_id.map(|w| w.to_string()),
+        s.correlation_id.to_string(),
+        time_text(&s.created_at),
+    ])?;
+    Ok(changed == 1)
 }
 
-/// `event_logs` rows, all pending.
-pub fn insert_events<'a>(rows: &'a [&'a EventRow]) -> QueryBuilder<'a, Sqlite> {
-    let mut q = QueryBuilder::new(
-        "INSERT INTO event_logs (event_id, event_type, topic, message_key, correlation_id, \
-         workflow_id, namespace, payload, status, attempts, created_at) ",
-    );
-    q.push_values(rows, |mut b, e| {
-        b.push_bind(e.event_id.to_string())
-            .push_bind(&e.event_type)
-            .push_bind(&e.topic)
-            .push_bind(&e.message_key)
-            .push_bind(e.correlation_id.to_string())
-            .push_bind(e.workflow_id.map(|w| w.to_string()))
-            .push_bind(&e.namespace)
-            .push_bind(&e.payload)
-            .push_bind("pending")
-            .push_bind(0i64)
-            .push_bind(time_text(&e.created_at));
-    });
-    q
+/// Inserts a workflow: its `workflow_executions` row, its steps and its transitions.
+pub fn insert_workflow(tx: &Transaction<'_>, w: &WorkflowRecord) -> rusqlite::Result<()> {
+    let id = w.workflow_id.to_string();
+    tx.prepare_cached(
+        "INSERT INTO workflow_executions (workflow_id, correlation_id, namespace, state, \
+         stamp_id, error, intelligence, started_at, completed_at, duration_ms) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        id,
+        w.correlation_id.to_string(),
+        w.namespace,
+        w.state,
+        w.stamp_id.map(|s| s.to_string()),
+        w.error,
+        w.intelligence.as_ref().map(|v| v.to_string()),
+        time_text(&w.started_at),
+        w.completed_at.as_ref().map(time_text),
+        w.duration_ms,
+    ])?;
+    let mut steps = tx.prepare_cached(
+        "INSERT INTO workflow_steps (workflow_id, step_index, step_name, status, attempts, \
+         duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )?;
+    for s in &w.steps {
+        insert_step(&mut steps, &id, s)?;
+    }
+    let mut transitions = tx.prepare_cached(
+        "INSERT INTO fsm_transitions (workflow_id, position, from_state, to_state, reason, \
+         created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )?;
+    for (position, t) in w.transitions.iter().enumerate() {
+        insert_transition(&mut transitions, &id, position as i64, t)?;
+    }
+    Ok(())
+}
+
+fn insert_step(
+    st: &mut rusqlite::CachedStatement<'_>,
+    workflow_id: &str,
+    s: &StepRecord,
+) -> rusqlite::Result<()> {
+    st.execute(params![
+        workflow_id,
+        s.step_index,
+        s.step_name,
+        s.status,
+        s.attempts,
+        s.duration_ms,
+        s.error,
+    ])?;
+    Ok(())
+}
+
+fn insert_transition(
+    st: &mut rusqlite::CachedStatement<'_>,
+    workflow_id: &str,
+    position: i64,
+    t: &TransitionRecord,
+) -> rusqlite::Result<()> {
+    st.execute(params![
+        workflow_id,
+        position,
+        t.from_state,
+        t.to_state,
+        t.reason,
+        time_text(&t.created_at),
+    ])?;
+    Ok(())
+}
+
+/// One pending `event_logs` row; the parameters are those of [`insert_events`] (also used
+/// on the sqlx connection by the registry's saves).
+pub(super) const INSERT_EVENT: &str =
+    "INSERT INTO event_logs (event_id, event_type, topic, message_key, correlation_id, \
+     workflow_id, namespace, payload, status, attempts, created_at) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)";
+
+/// Inserts `event_logs` rows, all pending.
+pub fn insert_events<'a>(
+    tx: &Transaction<'_>,
+    events: impl IntoIterator<Item = &'a EventRow>,
+) -> rusqlite::Result<()> {
+    let mut st = tx.prepare_cached(INSERT_EVENT)?;
+    for e in events {
+        st.execute(params![
+            e.event_id.to_string(),
+            e.event_type,
+            e.topic,
+            e.message_key,
+            e.correlation_id.to_string(),
+            e.workflow_id.map(|w| w.to_string()),
+            e.namespace,
+            e.payload,
+            time_text(&e.created_at),
+        ])?;
+    }
+    Ok(())
 }

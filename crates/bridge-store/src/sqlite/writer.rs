@@ -1,31 +1,31 @@
 //! The single SQLite writer. SQLite allows one writer at a time, so instead of many
-//! connections contending for the lock, one task owns the write connection and commits the
-//! units of work of all concurrent requests together (group commit): one fsync for many
-//! stamps, each reply sent only after its transaction is durable.
+//! connections contending for the lock, one thread owns the writes and commits the units of
+//! work of all concurrent requests together (group commit): one fsync for many stamps, each
+//! reply sent only after its transaction is durable.
 //!
-//! Every statement costs a round trip to sqlx's SQLite worker thread (tens of µs here,
-//! measured in `benches/store.rs`), so a batch is written with multi-row INSERTs whose row
-//! counts are powers of two: few round trips, and a bounded set of prepared statements.
+//! Group commits go through a direct `rusqlite` connection on the writer's own thread, not
+//! through sqlx: sqlx runs every statement as a round trip to its worker thread and copies
+//! every bound value, which made the batch's inserts (19 rows a stamp) cost ~210 µs a stamp,
+//! twice the fsync, on the serial path that bounds `/stamp` (measured in `benches/store.rs`
+//! and `scripts/bench`). Everything else the writer does (outbox, reducer, registry) is rare
+//! and stays on the sqlx connection, on the same thread, so the two never hold the lock at once.
 
 use std::collections::HashSet;
 
-use sqlx::sqlite::{Sqlite, SqliteConnection};
-use sqlx::{Connection, Executor, QueryBuilder, Row};
+use rusqlite::TransactionBehavior;
+use sqlx::sqlite::SqliteConnection;
+use sqlx::Connection;
 use tokio::sync::mpsc;
 
 use super::rows::stamp_from_row;
-use super::sql::{
-    insert_events, insert_stamps, insert_steps, insert_transitions, insert_workflows,
-};
+use super::sql;
 use crate::batch::{self, Done, Job};
-use crate::{Result, StampOutcome, StepRecord, TransitionRecord, WorkflowRecord};
+use crate::{Result, StampOutcome, StoreError};
 
 /// How many units of work may wait for the writer (back-pressure beyond that).
 pub(super) const QUEUE_DEPTH: usize = 4096;
 /// Most units of work committed in one transaction.
 const MAX_BATCH: usize = 256;
-/// Largest multi-row INSERT (rows); 256 × 14 parameters stays under SQLite's limit.
-const MAX_ROWS_PER_INSERT: usize = 256;
 
 /// Work that is not a stamp or a workflow: runs alone on the writer connection (after the
 /// group commit of the jobs that arrived with it) and sends its own reply.
@@ -49,8 +49,32 @@ impl From<Job> for Work {
     }
 }
 
+/// The writer's two connections to one database.
+pub(super) struct Connections {
+    /// Group commits.
+    pub(super) direct: rusqlite::Connection,
+    /// Exclusive work and reads of the write path.
+    pub(super) sqlx: SqliteConnection,
+}
+
+/// Starts the writer on a thread of its own with a single-threaded runtime: its work is a
+/// serial chain (insert, fsync, answer) that must not queue behind the HTTP tasks.
+pub(super) fn spawn(conns: Connections, rx: mpsc::Receiver<Work>) -> Result<()> {
+    let cannot =
+        |e: std::io::Error| StoreError::Unavailable(format!("cannot start the writer: {e}"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(cannot)?;
+    std::thread::Builder::new()
+        .name("sqlite-writer".into())
+        .spawn(move || runtime.block_on(run(conns, rx)))
+        .map_err(cannot)?;
+    Ok(())
+}
+
 /// Runs until every sender is gone.
-pub(super) async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Work>) {
+async fn run(mut conns: Connections, mut rx: mpsc::Receiver<Work>) {
     let mut received = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut exclusive = Vec::new();
@@ -61,171 +85,81 @@ pub(super) async fn run(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Work>
                 Work::Exclusive(e) => exclusive.push(e),
             }
         }
-        commit(&mut conn, &mut batch).await;
+        commit(&mut conns, &mut batch).await;
         for e in exclusive.drain(..) {
-            e.run(&mut conn).await;
+            e.run(&mut conns.sqlx).await;
         }
     }
-    let _ = conn.close().await;
+    let _ = conns.sqlx.close().await;
 }
 
 /// Group-commits `batch` (emptying it) and answers every job.
-async fn commit(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
+async fn commit(conns: &mut Connections, batch: &mut Vec<Job>) {
     if batch.is_empty() {
         return;
     }
     let jobs: Vec<&Job> = batch.iter().collect();
-    match apply(conn, &jobs).await {
-        Ok(done) => {
-            for (job, d) in batch.drain(..).zip(done) {
-                job.reply(Ok(d));
-            }
-        }
+    match write(&mut conns.direct, &jobs) {
+        Ok(inserted) => answer(&mut conns.sqlx, std::mem::take(batch), &inserted).await,
         Err(e) if batch.len() == 1 => batch.pop().expect("one job").reply(Err(e)),
         Err(e) => {
             // One bad unit must not fail its neighbours: redo them one by one.
             tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying individually");
-            for job in batch.drain(..) {
-                let result = apply(conn, &[&job]).await.map(|mut d| d.remove(0));
-                job.reply(result);
+            for job in std::mem::take(batch) {
+                match write(&mut conns.direct, &[&job]) {
+                    Ok(inserted) => answer(&mut conns.sqlx, vec![job], &inserted).await,
+                    Err(e) => job.reply(Err(e)),
+                }
             }
         }
     }
 }
 
-async fn apply(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<Done>> {
+/// Writes `jobs` in one durable transaction; returns the ids of the stamps inserted (a
+/// duplicate of a stored `(namespace, file_hash)` writes nothing).
+fn write(conn: &mut rusqlite::Connection, jobs: &[&Job]) -> Result<HashSet<uuid::Uuid>> {
     // IMMEDIATE: take the write lock up front rather than failing on upgrade.
-    conn.execute("BEGIN IMMEDIATE").await?;
-    match apply_in_tx(conn, jobs).await {
-        Ok(done) => match conn.execute("COMMIT").await {
-            Ok(_) => Ok(done),
-            Err(e) => {
-                let _ = conn.execute("ROLLBACK").await;
-                Err(e.into())
-            }
-        },
-        Err(e) => {
-            let _ = conn.execute("ROLLBACK").await;
-            Err(e)
-        }
-    }
-}
-
-/// Splits `n` rows into power-of-two chunks (e.g. 200 → 128, 64, 8).
-fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
-    std::iter::from_fn(move || {
-        if n == 0 {
-            return None;
-        }
-        let size = if n >= MAX_ROWS_PER_INSERT {
-            MAX_ROWS_PER_INSERT
-        } else {
-            1 << n.ilog2()
-        };
-        n -= size;
-        Some(size)
-    })
-}
-
-/// Inserts `rows` with power-of-two multi-row INSERTs built by `build`.
-async fn insert_all<'a, T>(
-    conn: &mut SqliteConnection,
-    rows: &'a [&'a T],
-    build: fn(&'a [&'a T]) -> QueryBuilder<'a, Sqlite>,
-) -> Result<()> {
-    let mut rest = rows;
-    for size in chunk_sizes(rows.len()) {
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        build(chunk).build().execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-async fn apply_in_tx(conn: &mut SqliteConnection, jobs: &[&Job]) -> Result<Vec<Done>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let stamps = batch::stamps(jobs);
-    let mut inserted: HashSet<uuid::Uuid> = HashSet::with_capacity(stamps.len());
-    let mut rest = &stamps[..];
-    for size in chunk_sizes(stamps.len()) {
-        let (chunk, tail) = rest.split_at(size);
-        rest = tail;
-        let affected = insert_stamps(chunk)
-            .build()
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
-        if affected as usize == chunk.len() {
-            inserted.extend(chunk.iter().map(|s| s.stamp_id));
-            continue;
-        }
-        // Some rows hit the unique key (rare): find out which, one by one. RETURNING would
-        // say so directly but costs a worker round trip per returned row.
-        for s in chunk {
-            let owner: String = sqlx::query(
-                "SELECT stamp_id FROM metadata_stamps WHERE file_hash = ? AND namespace = ?",
-            )
-            .bind(&s.file_hash)
-            .bind(&s.namespace)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("stamp_id")?;
-            if owner == s.stamp_id.to_string() {
-                inserted.insert(s.stamp_id);
-            }
+    let mut inserted = HashSet::with_capacity(stamps.len());
+    for s in stamps {
+        if sql::insert_stamp(&tx, s)? {
+            inserted.insert(s.stamp_id);
         }
     }
     let (workflows, events) = batch::dependents(jobs, &inserted);
-    let steps: Vec<(&WorkflowRecord, &StepRecord)> = workflows
-        .iter()
-        .flat_map(|w| w.steps.iter().map(move |s| (*w, s)))
-        .collect();
-    let transitions: Vec<(&WorkflowRecord, &TransitionRecord)> = workflows
-        .iter()
-        .flat_map(|w| w.transitions.iter().map(move |t| (*w, t)))
-        .collect();
-    insert_all(conn, &workflows, insert_workflows).await?;
-    insert_all(conn, &steps.iter().collect::<Vec<_>>(), insert_steps).await?;
-    insert_all(
-        conn,
-        &transitions.iter().collect::<Vec<_>>(),
-        insert_transitions,
-    )
-    .await?;
-    insert_all(conn, &events, insert_events).await?;
-
-    let mut done = Vec::with_capacity(jobs.len());
-    for reply in batch::replies(jobs, &inserted) {
-        let s = match reply {
-            batch::Reply::Ready(d) => {
-                done.push(d);
-                continue;
-            }
-            batch::Reply::Existing(s) => s,
-        };
-        let row =
-            sqlx::query("SELECT * FROM metadata_stamps WHERE namespace = ? AND file_hash = ?")
-                .bind(&s.namespace)
-                .bind(&s.file_hash)
-                .fetch_one(&mut *conn)
-                .await?;
-        done.push(Done::Stamp(Box::new(StampOutcome::Existing(
-            stamp_from_row(&row)?,
-        ))));
+    for w in workflows {
+        sql::insert_workflow(&tx, w)?;
     }
-    Ok(done)
+    sql::insert_events(&tx, events)?;
+    // Dropping an uncommitted transaction rolls it back.
+    tx.commit()?;
+    Ok(inserted)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::chunk_sizes;
-
-    #[test]
-    fn chunks_are_powers_of_two_summing_to_n() {
-        for n in 0..1000 {
-            let sizes: Vec<usize> = chunk_sizes(n).collect();
-            assert_eq!(sizes.iter().sum::<usize>(), n);
-            assert!(sizes.iter().all(|s| s.is_power_of_two() && *s <= 256));
-        }
-        assert_eq!(chunk_sizes(200).collect::<Vec<_>>(), vec![128, 64, 8]);
+/// Answers the jobs of a committed batch; a duplicate gets the stored stamp of its content.
+async fn answer(conn: &mut SqliteConnection, jobs: Vec<Job>, inserted: &HashSet<uuid::Uuid>) {
+    let refs: Vec<&Job> = jobs.iter().collect();
+    let mut results = Vec::with_capacity(jobs.len());
+    for reply in batch::replies(&refs, inserted) {
+        results.push(match reply {
+            batch::Reply::Ready(d) => Ok(d),
+            batch::Reply::Existing(s) => existing(conn, s).await,
+        });
     }
+    for (job, result) in jobs.into_iter().zip(results) {
+        job.reply(result);
+    }
+}
+
+/// The committed stamp of `s`'s `(namespace, file_hash)`.
+async fn existing(conn: &mut SqliteConnection, s: &crate::StampRecord) -> Result<Done> {
+    let row = sqlx::query("SELECT * FROM metadata_stamps WHERE namespace = ? AND file_hash = ?")
+        .bind(&s.namespace)
+        .bind(&s.file_hash)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Done::Stamp(Box::new(StampOutcome::Existing(
+        stamp_from_row(&row)?,
+    ))))
 }
