@@ -666,6 +666,46 @@ async fn concurrent_distinct_all_land<S: Store>(s: Arc<S>) {
     assert_eq!(s.pending_events().await.unwrap(), 200);
 }
 
+/// A unit that cannot be written (two events with one `event_id`) fails alone: the units
+/// group-committed with it land, and nothing of it is half-written.
+async fn a_failing_unit_spares_its_batch<S: Store>(s: Arc<S>) {
+    const BAD: usize = 31;
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let s = s.clone();
+            let mut w = write("batch", format!("unit {i}").as_bytes());
+            if i == BAD {
+                w.events.push(w.events[0].clone());
+            }
+            let workflow_id = w.workflow.as_ref().map(|wf| wf.workflow_id).unwrap();
+            tokio::spawn(async move { (workflow_id, s.record_stamp(w).await) })
+        })
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        let (workflow_id, result) = t.await.unwrap();
+        let stored = s.get_workflow(workflow_id).await.unwrap();
+        if i == BAD {
+            assert!(
+                result.is_err(),
+                "the unit with a repeated event id was written"
+            );
+            assert!(
+                stored.is_none(),
+                "the failed unit's workflow was half-written"
+            );
+        } else {
+            assert!(
+                matches!(result, Ok(StampOutcome::Created(_))),
+                "unit {i}: {result:?}"
+            );
+            assert!(stored.is_some(), "unit {i}'s workflow lost");
+        }
+    }
+    let bad = hash_bytes(format!("unit {BAD}").as_bytes());
+    assert!(s.get_stamp(Some("batch"), &bad).await.unwrap().is_none());
+    assert_eq!(s.pending_events().await.unwrap(), 63);
+}
+
 /// Every scenario as a test of one backend; `$store` is an async block giving
 /// `(guard, store)`, the guard keeping the database alive for the test.
 macro_rules! conformance {
@@ -726,6 +766,12 @@ macro_rules! conformance {
             async fn concurrent_duplicates_make_one_row() {
                 let (_g, s) = $store.await;
                 super::super::concurrent_duplicates_make_one_row(Arc::new(s)).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_failing_unit_spares_its_batch() {
+                let (_g, s) = $store.await;
+                super::super::a_failing_unit_spares_its_batch(Arc::new(s)).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
