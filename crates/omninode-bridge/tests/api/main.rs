@@ -11,6 +11,7 @@ mod intelligence;
 mod kafka;
 mod kafka_faults;
 mod limits;
+mod logs;
 mod persistence;
 mod postgres;
 mod reducer;
