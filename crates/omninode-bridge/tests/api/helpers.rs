@@ -97,7 +97,26 @@ impl Server {
         Server::spawn(data_dir, backend_database(data_dir), flags)
     }
 
+    /// Starts a server on SQLite in `data_dir` with request logging on (`RUST_LOG=info`), its
+    /// stderr written to `log`.
+    pub(crate) fn start_logging(data_dir: &Path, log: &Path) -> Server {
+        Server::spawn_with(data_dir, None, &[], Some(log))
+    }
+
     fn spawn(data_dir: &Path, database_url: Option<String>, flags: &[&str]) -> Server {
+        Server::spawn_with(data_dir, database_url, flags, None)
+    }
+
+    fn spawn_with(
+        data_dir: &Path,
+        database_url: Option<String>,
+        flags: &[&str],
+        log: Option<&Path>,
+    ) -> Server {
+        let (level, stderr) = match log {
+            Some(path) => ("info", Stdio::from(std::fs::File::create(path).unwrap())),
+            None => ("warn", Stdio::inherit()),
+        };
         let mut cmd = Command::new(bin());
         cmd.args([
             "serve",
@@ -119,9 +138,9 @@ impl Server {
         }
         let mut child = cmd
             .args(flags)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn omninode-bridge");
         let mut line = String::new();

@@ -1,46 +1,20 @@
 //! SPEC §8's request log: one JSON line per request with correlation id, route, status and
 //! duration — all of them on stderr by the time the process has exited.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::helpers::bin;
+use crate::helpers::Server;
 
 #[tokio::test]
 async fn every_request_writes_one_line_and_all_are_out_by_exit() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("stderr.log");
-    let mut child = Command::new(bin())
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--data-dir",
-        ])
-        .arg(dir.path().join("data"))
-        .env_remove("ONEX_API_KEYS")
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let mut server = Server::start_logging(&dir.path().join("data"), &log_path);
+    let (client, base) = (server.client.clone(), server.base.clone());
 
-    let client = reqwest::Client::new();
     let ids: Vec<Uuid> = (0..200).map(|_| Uuid::new_v4()).collect();
     let sends = ids.iter().map(|id| {
         client
@@ -63,12 +37,7 @@ async fn every_request_writes_one_line_and_all_are_out_by_exit() {
     assert_eq!(r.status(), 404);
 
     // SIGTERM straight after the burst: lines still queued for the log writer must get out.
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    assert!(child.wait().unwrap().success());
+    assert_eq!(server.terminate(Duration::from_secs(30)), Some(0));
 
     let text = std::fs::read_to_string(&log_path).unwrap();
     let lines: Vec<Value> = text
