@@ -2,7 +2,8 @@
 //! rejected with the field named; content decoding (utf8/base64) with the content limit.
 
 use axum::body::Body;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use base64::Engine;
 use serde::de::DeserializeOwned;
@@ -19,6 +20,20 @@ impl<T: DeserializeOwned> FromRequest<App> for StrictJson<T> {
     async fn from_request(req: Request, app: &App) -> Result<Self, ApiError> {
         let limit = app.config.json_body_limit();
         read_json(req, limit).await.map(StrictJson)
+    }
+}
+
+/// A query string decoded into `T`; a bad one is a 400 `INVALID_QUERY` naming the problem.
+pub(crate) struct StrictQuery<T>(pub(crate) T);
+
+impl<T: DeserializeOwned> FromRequestParts<App> for StrictQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, app)
+            .await
+            .map(|Query(q)| StrictQuery(q))
+            .map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))
     }
 }
 

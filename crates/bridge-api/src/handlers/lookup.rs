@@ -1,6 +1,6 @@
 //! `GET /stamp/{file_hash}`: the stored stamp record.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Extension;
 use bridge_core::{Blake3Hex, Namespace};
 use bridge_store::StampRecord;
@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 use crate::app::App;
 use crate::envelope::Success;
 use crate::error::ApiError;
+use crate::extract::StrictQuery;
 use crate::middleware::Principal;
 
 /// Query of the lookup.
@@ -27,9 +28,8 @@ pub(crate) async fn get_stamp(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
     Path(file_hash): Path<String>,
-    query: Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
+    StrictQuery(query): StrictQuery<LookupQuery>,
 ) -> Result<Success<StampRecord>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
     let hash = Blake3Hex::parse(&file_hash)?;
     let namespace = query
         .namespace

@@ -1,6 +1,6 @@
 //! `GET /namespaces/{namespace}/stats` and `GET /namespaces`: the reducer's aggregates.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Extension;
 use bridge_core::Namespace;
 use bridge_store::NamespaceState;
@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::App;
 use crate::envelope::Success;
 use crate::error::ApiError;
+use crate::extract::StrictQuery;
 use crate::middleware::Principal;
 
 /// Most namespaces one page of `GET /namespaces` returns.
@@ -67,9 +68,8 @@ pub(crate) struct ListData {
 pub(crate) async fn list(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    StrictQuery(query): StrictQuery<ListQuery>,
 ) -> Result<Success<ListData>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(

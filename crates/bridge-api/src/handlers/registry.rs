@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Extension;
 use bridge_nodes::registry::{Registration, Registry, RegistryError};
@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::App;
 use crate::envelope::{current_ctx, Success};
 use crate::error::ApiError;
-use crate::extract::StrictJson;
+use crate::extract::{StrictJson, StrictQuery};
 use crate::middleware::Principal;
 
 impl From<RegistryError> for ApiError {
@@ -144,10 +144,9 @@ pub(crate) struct NodeList {
 pub(crate) async fn list(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    StrictQuery(q): StrictQuery<ListQuery>,
 ) -> Result<Success<NodeList>, ApiError> {
     let registry = registry(&app, &principal)?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
     if let Some(t) = &q.node_type {
         if !app.registry_node_types.contains(t) {
             return Err(ApiError::bad_request(
