@@ -3,7 +3,9 @@
 //! rate of the same rows (one direct connection, one transaction per 128 stamps, with the
 //! write path's own prepared statements). The rows are those of a whole workflow: stamp,
 //! execution, 5 steps, 2 transitions and 10 events. Also the cost of one sqlx round trip,
-//! which is why the writer's group commits bypass sqlx.
+//! which is why the writer's group commits bypass sqlx. And the raw insert of the bare stamp
+//! path's rows (stamp + 1 event) beside the workflow's 19: the floor under the workflow
+//! benchmark's cost ratio (issue 3).
 //! Prints rows/s and the ratio (SPEC §9: ≥ 50 %).
 
 use std::sync::Arc;
@@ -96,6 +98,14 @@ fn write(i: usize) -> StampWrite {
     }
 }
 
+/// The rows of the bare stamp path (before workflows): the stamp and its STAMP_CREATED.
+fn bare_rows(i: usize) -> StampWrite {
+    let mut w = write(i);
+    w.workflow = None;
+    w.events.truncate(1);
+    w
+}
+
 async fn through_store(writes: Vec<StampWrite>) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
@@ -184,8 +194,16 @@ fn main() {
         .unwrap();
     let raw = rt.block_on(raw_batched((0..STAMPS).map(write).collect()));
     let store = rt.block_on(through_store((0..STAMPS).map(write).collect()));
+    let bare = rt.block_on(raw_batched((0..STAMPS).map(bare_rows).collect()));
     println!("store/sqlite raw_batched_insert   {raw:>10.0} stamps/s (19 rows each: stamp, execution, 5 steps, 2 transitions, 10 events)");
     println!("store/sqlite record_stamp x{WRITERS:<3}   {store:>10.0} stamps/s");
+    println!(
+        "store/sqlite raw bare rows        {bare:>10.0} stamps/s (2 rows each: stamp, 1 event)"
+    );
+    println!(
+        "store/sqlite rows cost            {:>10.2} x  (workflow rows vs bare rows, raw)",
+        bare / raw
+    );
     println!(
         "store/sqlite ratio                {:>10.1} %  (goal >= 50 %)",
         100.0 * store / raw

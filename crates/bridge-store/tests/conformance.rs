@@ -811,6 +811,34 @@ mod sqlite {
         assert_eq!(got.unwrap().stamp_id, w.stamp.stamp_id);
         s.ping().await.unwrap();
     }
+
+    fn page_size(dir: &std::path::Path) -> i64 {
+        rusqlite::Connection::open(dir.join(bridge_store::sqlite::DB_FILE))
+            .unwrap()
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn new_databases_use_16_kib_pages_and_old_ones_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        SqliteStore::open(dir.path()).await.unwrap();
+        assert_eq!(page_size(dir.path()), 16384);
+
+        // A database created before (4 KiB pages, already in WAL mode) opens unchanged.
+        let old = tempfile::tempdir().unwrap();
+        {
+            let c =
+                rusqlite::Connection::open(old.path().join(bridge_store::sqlite::DB_FILE)).unwrap();
+            c.pragma_update(None, "page_size", 4096).unwrap();
+            c.pragma_update(None, "journal_mode", "WAL").unwrap();
+            c.execute_batch("CREATE TABLE before_us (a INTEGER)")
+                .unwrap();
+        }
+        let s = SqliteStore::open(old.path()).await.unwrap();
+        s.record_stamp(write("ns", b"old pages")).await.unwrap();
+        assert_eq!(page_size(old.path()), 4096);
+    }
 }
 
 mod postgres {

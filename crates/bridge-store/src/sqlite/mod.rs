@@ -46,6 +46,10 @@ fn options(path: &Path) -> SqliteConnectOptions {
         .expect("static URL parses")
         .filename(path)
         .create_if_missing(true)
+        // 16 KiB pages (new databases only; an existing one keeps its size): a workflow's ~10
+        // KiB of rows touch fewer pages, so commits write fewer WAL frames (measured ~12 %
+        // faster raw inserts than 4 KiB, docs/benchmarks.md).
+        .page_size(16384)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(5))
