@@ -31,17 +31,8 @@ pub enum StoreError {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        use rusqlite::ErrorCode::{
-            CannotOpen, DatabaseBusy, DatabaseLocked, DiskFull, SystemIoFailure,
-        };
         match e {
-            // The file system or a lock, not the request: the caller may retry.
-            rusqlite::Error::SqliteFailure(ref f, _)
-                if matches!(
-                    f.code,
-                    CannotOpen | DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure
-                ) =>
-            {
+            rusqlite::Error::SqliteFailure(ref f, _) if is_sqlite_outage(f.extended_code) => {
                 Self::Unavailable(e.to_string())
             }
             other => Self::Sqlite(other),
@@ -58,7 +49,7 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => Self::Unavailable(e.to_string()),
-            sqlx::Error::Database(ref db) if db.code().is_some_and(|c| is_outage(&c)) => {
+            sqlx::Error::Database(ref db) if is_db_outage(db.as_ref()) => {
                 Self::Unavailable(e.to_string())
             }
             other => Self::Database(other),
@@ -66,27 +57,102 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// Whether a database's error is an outage: SQLite result codes (sqlx reports them as
+/// digits) or PostgreSQL SQLSTATEs.
+fn is_db_outage(db: &dyn sqlx::error::DatabaseError) -> bool {
+    let Some(code) = db.code() else {
+        return false;
+    };
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        code.parse().is_ok_and(is_sqlite_outage)
+    } else {
+        is_pg_outage(&code)
+    }
+}
+
 /// PostgreSQL SQLSTATEs that mean "the server is not there right now", not "bad request":
 /// class 08 (connection exception), 57P01–57P03 (shutdown, crash, cannot connect now),
 /// 53300 (too many connections) and 3D000 (the database we run on was dropped).
-fn is_outage(code: &str) -> bool {
+fn is_pg_outage(code: &str) -> bool {
     code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "3D000")
+}
+
+/// SQLite result codes (extended or primary) of the file system or a lock, not the request:
+/// BUSY, LOCKED, IOERR, FULL, CANTOPEN. One rule for the writer's two connections.
+fn is_sqlite_outage(code: i32) -> bool {
+    use rusqlite::ffi;
+    matches!(
+        code & 0xff,
+        ffi::SQLITE_BUSY
+            | ffi::SQLITE_LOCKED
+            | ffi::SQLITE_IOERR
+            | ffi::SQLITE_FULL
+            | ffi::SQLITE_CANTOPEN
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_outage;
+    use super::{is_pg_outage, is_sqlite_outage, StoreError};
 
     #[test]
     fn outages_are_told_apart_from_bad_requests() {
         for code in [
             "08000", "08006", "57P01", "57P02", "57P03", "53300", "3D000",
         ] {
-            assert!(is_outage(code), "{code}");
+            assert!(is_pg_outage(code), "{code}");
         }
         // Unique violation, syntax error, invalid text, serialization failure: not outages.
         for code in ["23505", "42601", "22P02", "40001"] {
-            assert!(!is_outage(code), "{code}");
+            assert!(!is_pg_outage(code), "{code}");
         }
+    }
+
+    #[test]
+    fn sqlite_outages_are_the_same_on_both_connections() {
+        // BUSY, BUSY_SNAPSHOT (extended), LOCKED, IOERR_FSYNC, FULL, CANTOPEN.
+        for code in [5, 517, 6, 1034, 13, 14] {
+            assert!(is_sqlite_outage(code), "{code}");
+        }
+        // CONSTRAINT_UNIQUE, CONSTRAINT (primary), ERROR, MISMATCH: the request's fault.
+        for code in [2067, 19, 1, 20] {
+            assert!(!is_sqlite_outage(code), "{code}");
+        }
+    }
+
+    /// A locked SQLite database is an outage through either connection of the writer.
+    #[tokio::test]
+    async fn a_locked_sqlite_database_is_unavailable_through_sqlx_and_rusqlite() {
+        use sqlx::{ConnectOptions, Executor};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locked.db");
+        let holder = rusqlite::Connection::open(&path).unwrap();
+        holder
+            .execute_batch("CREATE TABLE t (a); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1);")
+            .unwrap();
+
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let e = other.execute("INSERT INTO t VALUES (2)", []).unwrap_err();
+        assert!(matches!(StoreError::from(e), StoreError::Unavailable(_)));
+
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .busy_timeout(std::time::Duration::ZERO)
+            .connect()
+            .await
+            .unwrap();
+        let e = conn.execute("INSERT INTO t VALUES (3)").await.unwrap_err();
+        assert!(
+            matches!(StoreError::from(e), StoreError::Unavailable(_)),
+            "sqlx"
+        );
+        // Bad SQL stays the request's fault.
+        drop(holder);
+        let e = conn
+            .execute("INSERT INTO nowhere VALUES (3)")
+            .await
+            .unwrap_err();
+        assert!(matches!(StoreError::from(e), StoreError::Database(_)));
     }
 }
