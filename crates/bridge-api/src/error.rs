@@ -208,7 +208,7 @@ impl From<NodeError> for ApiError {
                 "STEP_FAILED",
                 format!("step {step} failed: {why}; workflow {workflow_id} recorded as FAILED"),
             ),
-            e @ NodeError::Fsm(_) => Self::internal(&e),
+            e @ (NodeError::Fsm(_) | NodeError::Contract(_)) => Self::internal(&e),
         }
     }
 }

@@ -1,8 +1,12 @@
-//! `OnexEnvelopeV1`: the standard wrapper of every event the bridge emits.
+//! `OnexEnvelopeV1`: the standard wrapper of every event the bridge emits. The payload is
+//! generic: the bridge's own events travel as the typed payloads of [`crate::event`], built by
+//! [`Envelope::of`] and read back by [`Envelope::decode`]; codegen events keep a JSON value.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::event::Payload;
 
 /// Who emitted an event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,7 +21,7 @@ pub struct EventSource {
 
 /// The event envelope (SPEC §7).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Envelope {
+pub struct Envelope<P = serde_json::Value> {
     /// Always `"1.0"`.
     pub envelope_version: String,
     /// Unique id: consumers de-duplicate on it.
@@ -37,17 +41,86 @@ pub struct Envelope {
     /// RFC 3339 UTC.
     pub timestamp: String,
     /// Event-specific body.
-    pub payload: serde_json::Value,
+    pub payload: P,
 }
 
-impl Envelope {
+/// Why bytes are not the envelope of the expected event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// Not JSON, or not the envelope/payload shape.
+    #[error("not a {expected} envelope: {message}")]
+    Shape {
+        /// The event type that was expected.
+        expected: &'static str,
+        /// The decoder's message (names the field).
+        message: String,
+    },
+    /// Another event type.
+    #[error("event_type is {found}, not {expected}")]
+    WrongType {
+        /// Expected type.
+        expected: &'static str,
+        /// What the envelope says.
+        found: String,
+    },
+    /// `timestamp` is not RFC 3339.
+    #[error("timestamp {0:?} is not RFC 3339")]
+    Timestamp(String),
+}
+
+impl<P: Payload> Envelope<P> {
+    /// A new envelope of a catalogue payload; the event type comes from the payload's type.
+    pub fn of(payload: P, correlation_id: Uuid, node_id: &str, now: DateTime<Utc>) -> Self {
+        Envelope::new(P::TYPE.as_str(), correlation_id, node_id, now, payload)
+    }
+
+    /// Decodes an envelope of `P`, checking its `event_type`; the error names what is wrong.
+    pub fn decode(json: &[u8]) -> Result<Self, EnvelopeError> {
+        let expected = P::TYPE.as_str();
+        // The type first, so another event's payload is reported as such, not as a shape error.
+        #[derive(Deserialize)]
+        struct Head {
+            event_type: String,
+        }
+        let shape = |e: serde_json::Error| EnvelopeError::Shape {
+            expected,
+            message: e.to_string(),
+        };
+        let head: Head = serde_json::from_slice(json).map_err(shape)?;
+        if head.event_type != expected {
+            return Err(EnvelopeError::WrongType {
+                expected,
+                found: head.event_type,
+            });
+        }
+        serde_json::from_slice(json).map_err(shape)
+    }
+}
+
+impl<P> Envelope<P> {
+    /// `timestamp` as a time.
+    pub fn time(&self) -> Result<DateTime<Utc>, EnvelopeError> {
+        DateTime::parse_from_rfc3339(&self.timestamp)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| EnvelopeError::Timestamp(self.timestamp.clone()))
+    }
+
+    /// The JSON text (what the outbox stores and the relay sends).
+    pub fn to_json(&self) -> String
+    where
+        P: Serialize,
+    {
+        // Envelopes hold strings, ids, numbers and JSON values only: serialising cannot fail.
+        serde_json::to_string(self).expect("envelopes serialise")
+    }
+
     /// A new envelope with a fresh time-ordered `event_id`.
     pub fn new(
         event_type: &str,
         correlation_id: Uuid,
         node_id: &str,
         now: DateTime<Utc>,
-        payload: serde_json::Value,
+        payload: P,
     ) -> Self {
         Self {
             envelope_version: "1.0".into(),

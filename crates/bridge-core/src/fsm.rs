@@ -4,7 +4,29 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::FsmSpec;
+/// A state machine: states, initial and terminal states, allowed transitions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FsmSpec {
+    /// Every state.
+    pub states: Vec<String>,
+    /// Where it starts.
+    pub initial: String,
+    /// States with no way out.
+    pub terminal: Vec<String>,
+    /// Allowed moves.
+    pub transitions: Vec<TransitionSpec>,
+}
+
+/// One allowed move.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionSpec {
+    /// From state.
+    pub from: String,
+    /// To state.
+    pub to: String,
+}
 
 /// States of a workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -29,6 +51,11 @@ impl WorkflowState {
         Self::Failed,
     ];
 
+    /// Parses the contract spelling (`PENDING`, …).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
     /// The contract and database spelling.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,6 +76,11 @@ pub struct IllegalTransition {
     /// Requested state.
     pub to: WorkflowState,
 }
+
+/// A contract's FSM the orchestrator cannot run (the message says why).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FsmError(pub String);
 
 /// The transitions the orchestrator relies on; a contract must allow all of them.
 const REQUIRED: [(WorkflowState, WorkflowState); 4] = [
@@ -72,49 +104,50 @@ impl Fsm {
         }
     }
 
-    /// Builds the FSM of a contract; the message says what is wrong.
-    pub fn from_spec(spec: &FsmSpec) -> Result<Self, String> {
-        let state =
-            |s: &str| WorkflowState::parse(s).ok_or_else(|| format!("unknown workflow state {s}"));
+    /// Builds the FSM of a contract; the error says what is wrong.
+    pub fn from_spec(spec: &FsmSpec) -> Result<Self, FsmError> {
+        let state = |s: &str| {
+            WorkflowState::parse(s).ok_or_else(|| FsmError(format!("unknown workflow state {s}")))
+        };
         for s in &spec.states {
             state(s)?;
         }
         if state(&spec.initial)? != WorkflowState::Pending {
-            return Err("initial state must be PENDING".into());
+            return Err(FsmError("initial state must be PENDING".into()));
         }
         let mut allowed = Vec::new();
         for t in &spec.transitions {
             let (from, to) = (state(&t.from)?, state(&t.to)?);
             if !spec.states.contains(&t.from) || !spec.states.contains(&t.to) {
-                return Err(format!(
+                return Err(FsmError(format!(
                     "transition {} -> {} uses an undeclared state",
                     t.from, t.to
-                ));
+                )));
             }
             if spec.terminal.contains(&t.from) {
-                return Err(format!(
+                return Err(FsmError(format!(
                     "terminal state {} cannot have a transition",
                     t.from
-                ));
+                )));
             }
             allowed.push((from, to));
         }
         for (from, to) in REQUIRED {
             if !allowed.contains(&(from, to)) {
-                return Err(format!(
+                return Err(FsmError(format!(
                     "transition {} -> {} is required",
                     from.as_str(),
                     to.as_str()
-                ));
+                )));
             }
         }
         for (from, to) in &allowed {
             if !REQUIRED.contains(&(*from, *to)) {
-                return Err(format!(
+                return Err(FsmError(format!(
                     "transition {} -> {} is not supported",
                     from.as_str(),
                     to.as_str()
-                ));
+                )));
             }
         }
         Ok(Self { allowed })

@@ -9,6 +9,7 @@ pub mod contract;
 pub mod domain;
 pub mod envelope;
 pub mod error;
+pub mod event;
 pub mod filetype;
 pub mod fsm;
 #[doc(hidden)]
@@ -19,5 +20,6 @@ pub mod topics;
 
 pub use domain::{Namespace, RelativePath, StampType};
 pub use error::{DomainError, Result};
+pub use event::{EventTopics, EventType};
 pub use filetype::{detect, CommentStyle, FileKind, Treatment};
 pub use hash::Blake3Hex;

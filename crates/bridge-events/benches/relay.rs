@@ -57,7 +57,7 @@ fn writes(topic: &str) -> Vec<StampWrite> {
             let events = (0..EVENTS_PER_STAMP)
                 .map(|j| EventRow {
                     event_id: Uuid::now_v7(),
-                    event_type: "STEP_COMPLETED".into(),
+                    event_type: bridge_core::EventType::StepCompleted,
                     topic: Some(topic.to_owned()),
                     message_key: correlation_id.to_string(),
                     correlation_id,

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bridge_core::envelope::Envelope;
+use bridge_core::event::DlqThresholdExceeded;
 use bridge_core::topics::TopicSpec;
+use bridge_core::EventType;
 use chrono::Utc;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -138,21 +140,14 @@ impl DlqMonitor {
     /// Publishes the threshold alert (once per crossing; a failed send is logged, not retried:
     /// the metric still shows the count).
     async fn alert(&self, producer: &FutureProducer, total: u64) {
-        let payload = serde_json::json!({
-            "alert": "DLQ_THRESHOLD_EXCEEDED",
-            "env": self.config.env,
-            "threshold": self.config.threshold,
-            "total": total,
-            "per_topic": self.stats.per_topic(),
-        });
-        let env = Envelope::new(
-            "DLQ_THRESHOLD_EXCEEDED",
-            Uuid::new_v4(),
-            "dlq_monitor",
-            Utc::now(),
-            payload,
-        );
-        let body = serde_json::to_string(&env).expect("envelopes serialize");
+        let payload = DlqThresholdExceeded {
+            alert: EventType::DlqThresholdExceeded.as_str().into(),
+            env: self.config.env.clone(),
+            threshold: self.config.threshold,
+            total,
+            per_topic: self.stats.per_topic(),
+        };
+        let body = Envelope::of(payload, Uuid::new_v4(), "dlq_monitor", Utc::now()).to_json();
         let record = FutureRecord::to(ALERTS_TOPIC)
             .key(&self.config.env)
             .payload(&body);

@@ -92,23 +92,21 @@ fn write(i: usize) -> StampWrite {
         correlation_id,
         created_at: now,
     };
-    let env = bridge_core::envelope::Envelope::new(
-        "STAMP_CREATED",
+    let env = bridge_core::envelope::Envelope::of(
+        bridge_nodes::orchestrator::stamp_created(&record),
         correlation_id,
         "orchestrator",
         now,
-        serde_json::json!({"stamp_id": record.stamp_id, "namespace": ns, "file_hash": record.file_hash,
-            "content_type": record.content_type, "file_size": record.file_size, "workflow_id": record.workflow_id}),
     );
     let event = EventRow {
         event_id: env.event_id,
-        event_type: "STAMP_CREATED".into(),
+        event_type: bridge_core::EventType::StampCreated,
         topic: None,
         message_key: ns.clone(),
         correlation_id,
         workflow_id: record.workflow_id,
         namespace: Some(ns),
-        payload: serde_json::to_string(&env).unwrap(),
+        payload: env.to_json(),
         created_at: now,
     };
     StampWrite {

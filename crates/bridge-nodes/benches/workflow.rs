@@ -41,22 +41,21 @@ async fn bare(store: Arc<dyn Store>, input: StampInput) {
     let req = input.stamp_request(Uuid::now_v7(), Utc::now());
     let made = stamp::stamp(&original, &req);
     let stamp = input.stamp_record(&original, &made, Uuid::now_v7());
-    let env = bridge_core::envelope::Envelope::new(
-        "STAMP_CREATED",
+    let env = bridge_core::envelope::Envelope::of(
+        bridge_nodes::orchestrator::stamp_created(&stamp),
         input.correlation_id,
         "orchestrator",
         req.now,
-        serde_json::json!({"stamp_id": stamp.stamp_id, "namespace": stamp.namespace, "file_hash": stamp.file_hash}),
     );
     let event = EventRow {
         event_id: env.event_id,
-        event_type: env.event_type.clone(),
+        event_type: bridge_core::EventType::StampCreated,
         topic: None,
         message_key: stamp.namespace.clone(),
         correlation_id: input.correlation_id,
         workflow_id: stamp.workflow_id,
         namespace: Some(stamp.namespace.clone()),
-        payload: serde_json::to_string(&env).unwrap(),
+        payload: env.to_json(),
         created_at: req.now,
     };
     store

@@ -1,6 +1,6 @@
 //! Errors of the nodes.
 
-use bridge_core::fsm::IllegalTransition;
+use bridge_core::fsm::{FsmError, IllegalTransition};
 use bridge_store::StoreError;
 use uuid::Uuid;
 
@@ -31,4 +31,7 @@ pub enum NodeError {
     /// A transition the FSM forbids: a bug, surfaced rather than applied.
     #[error(transparent)]
     Fsm(#[from] IllegalTransition),
+    /// The contract's FSM cannot drive a workflow.
+    #[error("orchestrator contract: {0}")]
+    Contract(#[from] FsmError),
 }

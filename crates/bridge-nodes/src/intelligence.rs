@@ -12,6 +12,32 @@ use serde_json::{json, Value};
 use crate::orchestrator::breaker::{BreakerState, CircuitBreaker};
 use crate::orchestrator::{Intelligence, IntelligenceStatus};
 
+/// Why the intelligence service gave no analysis (or the client could not be made).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntelligenceError {
+    /// `--onextree-url` is not an http(s) URL.
+    #[error("--onextree-url must be an http(s) URL, got {0:?}")]
+    BadUrl(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build HTTP client: {0}")]
+    Client(String),
+    /// An attempt ran past the timeout.
+    #[error("timed out after {0} ms")]
+    Timeout(u64),
+    /// The request did not get an answer.
+    #[error("request failed: {0}")]
+    Request(String),
+    /// The service answered with an error status.
+    #[error("intelligence service answered HTTP {0}")]
+    Status(u16),
+    /// The answer was not JSON.
+    #[error("invalid JSON from intelligence service: {0}")]
+    InvalidJson(String),
+    /// The circuit breaker refused the call.
+    #[error("circuit breaker {0}: intelligence service not called")]
+    BreakerOpen(&'static str),
+}
+
 /// HTTP client of the intelligence service.
 pub struct OnextreeClient {
     http: reqwest::Client,
@@ -24,17 +50,15 @@ pub struct OnextreeClient {
 
 impl OnextreeClient {
     /// A client for `base_url` following the contract's routing spec.
-    pub fn new(base_url: &str, spec: &OnextreeSpec) -> Result<Self, String> {
+    pub fn new(base_url: &str, spec: &OnextreeSpec) -> Result<Self, IntelligenceError> {
         let base = base_url.trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(format!(
-                "--onextree-url must be an http(s) URL, got {base_url:?}"
-            ));
+            return Err(IntelligenceError::BadUrl(base_url.to_owned()));
         }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(spec.timeout_ms))
             .build()
-            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+            .map_err(|e| IntelligenceError::Client(e.to_string()))?;
         Ok(Self {
             http,
             url: format!("{base}{}", spec.path),
@@ -44,7 +68,7 @@ impl OnextreeClient {
         })
     }
 
-    async fn call(&self, content: &str) -> Result<Value, String> {
+    async fn call(&self, content: &str) -> Result<Value, IntelligenceError> {
         let resp = self
             .http
             .post(&self.url)
@@ -53,21 +77,18 @@ impl OnextreeClient {
             .await
             .map_err(|e| {
                 if e.is_timeout() {
-                    format!("timed out after {} ms", self.spec.timeout_ms)
+                    IntelligenceError::Timeout(self.spec.timeout_ms)
                 } else {
-                    format!("request failed: {e}")
+                    IntelligenceError::Request(e.to_string())
                 }
             })?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(format!(
-                "intelligence service answered HTTP {}",
-                status.as_u16()
-            ));
+            return Err(IntelligenceError::Status(status.as_u16()));
         }
         resp.json::<Value>()
             .await
-            .map_err(|e| format!("invalid JSON from intelligence service: {e}"))
+            .map_err(|e| IntelligenceError::InvalidJson(e.to_string()))
     }
 
     fn set_error(&self, e: Option<String>) {
@@ -77,15 +98,12 @@ impl OnextreeClient {
 
 #[async_trait]
 impl Intelligence for OnextreeClient {
-    async fn analyze(&self, content: &[u8]) -> Result<Value, String> {
+    async fn analyze(&self, content: &[u8]) -> Result<Value, IntelligenceError> {
         if let Err(r) = self.breaker.try_acquire() {
-            return Err(format!(
-                "circuit breaker {}: intelligence service not called",
-                r.state.as_str()
-            ));
+            return Err(IntelligenceError::BreakerOpen(r.state.as_str()));
         }
         let text = String::from_utf8_lossy(content);
-        let mut last = String::new();
+        let mut last = IntelligenceError::Request("no attempt made".into());
         for attempt in 0..self.spec.attempts {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(
@@ -106,7 +124,7 @@ impl Intelligence for OnextreeClient {
         }
         // One failed call (all its attempts) counts once towards opening the breaker.
         self.breaker.on_failure();
-        self.set_error(Some(last.clone()));
+        self.set_error(Some(last.to_string()));
         Err(last)
     }
 
@@ -189,7 +207,8 @@ mod tests {
             .await;
         let c = OnextreeClient::new(&server.uri(), &spec(100, 60_000)).unwrap();
         let e = c.analyze(b"x").await.unwrap_err();
-        assert_eq!(e, "timed out after 100 ms");
+        assert_eq!(e, IntelligenceError::Timeout(100));
+        assert_eq!(e.to_string(), "timed out after 100 ms");
         assert!(is_degraded(&c.status()));
     }
 
@@ -204,12 +223,12 @@ mod tests {
         let c = OnextreeClient::new(&server.uri(), &spec(1000, 300)).unwrap();
         for _ in 0..5 {
             assert_eq!(
-                c.analyze(b"x").await.unwrap_err(),
+                c.analyze(b"x").await.unwrap_err().to_string(),
                 "intelligence service answered HTTP 500"
             );
         }
         assert_eq!(c.status().breaker, BreakerState::Open);
-        let e = c.analyze(b"x").await.unwrap_err();
+        let e = c.analyze(b"x").await.unwrap_err().to_string();
         assert!(e.starts_with("circuit breaker open"), "{e}");
         drop(failing); // verifies the 15 calls, and the service recovers
         Mock::given(method("POST"))

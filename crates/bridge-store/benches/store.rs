@@ -45,7 +45,7 @@ fn write(i: usize) -> StampWrite {
     };
     let event = EventRow {
         event_id: Uuid::now_v7(),
-        event_type: "STAMP_CREATED".into(),
+        event_type: bridge_core::EventType::StampCreated,
         topic: None,
         message_key: "bench".into(),
         correlation_id,

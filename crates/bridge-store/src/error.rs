@@ -7,9 +7,22 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database cannot be reached or is shutting down; the caller may retry.
+    /// The database cannot be reached or is shutting down; the caller may retry. Only outages
+    /// go here: this variant drives the circuit breaker and answers 503.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The store is configured wrongly (a bad URL, a data dir that cannot be made, a file
+    /// system without WAL): retrying will not help.
+    #[error("store configuration: {0}")]
+    Config(String),
+    /// A value could not be encoded for the database (a bug, not an outage).
+    #[error("cannot encode {what}: {message}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// The encoder's message.
+        message: String,
+    },
     /// Migrations failed to apply.
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),

@@ -1,5 +1,6 @@
 //! Rows the store reads and writes, independent of the backend.
 
+use bridge_core::EventType;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -43,7 +44,7 @@ pub struct EventRow {
     /// Envelope `event_id`.
     pub event_id: Uuid,
     /// Envelope `event_type`.
-    pub event_type: String,
+    pub event_type: EventType,
     /// Destination topic, if known at write time.
     pub topic: Option<String>,
     /// Kafka message key.

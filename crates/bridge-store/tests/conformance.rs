@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use bridge_core::hash::hash_bytes;
+use bridge_core::EventType;
 use bridge_store::{
     CursorMove, Delivery, EventRow, NamespaceState, NodeRecord, Position, Reduction,
     ReductionOutcome, SqliteStore, StampOutcome, StampRecord, StampWrite, StepRecord, Store,
@@ -31,7 +32,7 @@ fn write(ns: &str, content: &[u8]) -> StampWrite {
     };
     let events = vec![EventRow {
         event_id: Uuid::now_v7(),
-        event_type: "STAMP_CREATED".into(),
+        event_type: EventType::StampCreated,
         topic: None,
         message_key: ns.into(),
         correlation_id,
@@ -400,7 +401,7 @@ async fn stamp_events_are_read_in_order_past_a_cursor<S: Store>(s: Arc<S>) {
         // A workflow's other events are in the log too; the reducer reads only STAMP_CREATED.
         let mut other = w.events[0].clone();
         other.event_id = Uuid::now_v7();
-        other.event_type = "WORKFLOW_COMPLETED".into();
+        other.event_type = EventType::WorkflowCompleted;
         w.events[0].payload = format!("{{\"n\":{i}}}");
         w.events.insert(0, other);
         s.record_stamp(w).await.unwrap();
@@ -442,10 +443,10 @@ fn node(id: &str, node_type: &str, health: &str) -> NodeRecord {
     }
 }
 
-fn node_event(id: &str, kind: &str) -> EventRow {
+fn node_event(id: &str, kind: EventType) -> EventRow {
     EventRow {
         event_id: Uuid::now_v7(),
-        event_type: kind.into(),
+        event_type: kind,
         topic: None,
         message_key: id.into(),
         correlation_id: Uuid::now_v7(),
@@ -463,7 +464,7 @@ async fn nodes_are_written_by_optimistic_lock_with_their_events<S: Store>(s: Arc
             "a",
             None,
             Some(&a),
-            vec![node_event("a", "NODE_REGISTERED")]
+            vec![node_event("a", EventType::NodeRegistered)]
         )
         .await
         .unwrap());
@@ -473,7 +474,7 @@ async fn nodes_are_written_by_optimistic_lock_with_their_events<S: Store>(s: Arc
             "a",
             None,
             Some(&a),
-            vec![node_event("a", "NODE_REGISTERED")]
+            vec![node_event("a", EventType::NodeRegistered)]
         )
         .await
         .unwrap());
@@ -491,7 +492,7 @@ async fn nodes_are_written_by_optimistic_lock_with_their_events<S: Store>(s: Arc
             "a",
             Some(a.updated_at),
             Some(&next),
-            vec![node_event("a", "NODE_HEALTH_CHANGED")]
+            vec![node_event("a", EventType::NodeHealthChanged)]
         )
         .await
         .unwrap());
@@ -528,7 +529,7 @@ async fn nodes_are_written_by_optimistic_lock_with_their_events<S: Store>(s: Arc
             "a",
             Some(next.updated_at),
             None,
-            vec![node_event("a", "NODE_DEREGISTERED")]
+            vec![node_event("a", EventType::NodeDeregistered)]
         )
         .await
         .unwrap());

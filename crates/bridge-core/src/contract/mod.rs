@@ -6,57 +6,18 @@
 //! shipped contracts are built in ([`builtin`]).
 
 pub mod builtin;
+mod error;
 mod model;
 mod resolve;
 
+pub use crate::fsm::{FsmSpec, TransitionSpec};
+pub use error::ContractError;
 pub use model::{
-    AggregationSpec, AggregationStrategy, BreakerSpec, CacheSpec, Contracts, EventsSpec, FsmSpec,
+    AggregationSpec, AggregationStrategy, BreakerSpec, CacheSpec, Contracts, EventsSpec,
     HealthSpec, OnextreeSpec, OrchestratorContract, ReducerContract, RegistryContract, RetrySpec,
-    RoutingSpec, ServicesSpec, StepName, StepSpec, TransitionSpec, WorkflowSpec, EVENT_TYPES,
-    REGISTRY_EVENT_TYPES,
+    RoutingSpec, ServicesSpec, StepName, StepSpec, WorkflowSpec,
 };
 pub use resolve::{normalize, resolve, ContractSource, Resolved};
-
-/// Why a contract could not be loaded; every variant names the file (and key path).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ContractError {
-    /// A file (the root or a `$ref` target) does not exist.
-    #[error("{file}: not found{}", referenced_from.as_ref().map(|(f, k)| format!(" (referenced from {f} at {k})")).unwrap_or_default())]
-    Missing {
-        /// The missing file.
-        file: String,
-        /// Where the `$ref` to it was (file, key path).
-        referenced_from: Option<(String, String)>,
-    },
-    /// A file is not valid YAML.
-    #[error("{file}: invalid YAML: {message}")]
-    Yaml {
-        /// The file.
-        file: String,
-        /// The parser's message.
-        message: String,
-    },
-    /// `$ref`s that lead back to themselves.
-    #[error("{file} at {key}: $ref cycle: {chain}")]
-    Cycle {
-        /// File of the `$ref` that closes the cycle.
-        file: String,
-        /// Its key path.
-        key: String,
-        /// The chain of references.
-        chain: String,
-    },
-    /// A bad `$ref`, an unknown key, a wrong type or a rule of the contract broken.
-    #[error("{file} at {key}: {message}")]
-    Invalid {
-        /// The file the offending key comes from.
-        file: String,
-        /// Key path in the resolved contract (`workflow.steps[1].timeout_ms`).
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-}
 
 /// Loads and checks the three node contracts from a source (a directory or the built-ins).
 pub fn load(source: &dyn ContractSource) -> Result<Contracts, ContractError> {

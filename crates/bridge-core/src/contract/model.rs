@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{ContractError, Resolved};
-use crate::fsm::WorkflowState;
+use super::error::ContractError;
+use super::resolve::Resolved;
+use crate::event::{EventTopics, EventType};
+use crate::fsm::FsmSpec;
 
 /// The three node contracts.
 #[derive(Debug, Clone, Serialize)]
@@ -114,30 +116,6 @@ impl Default for RetrySpec {
     }
 }
 
-/// A state machine: states, initial and terminal states, allowed transitions.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FsmSpec {
-    /// Every state.
-    pub states: Vec<String>,
-    /// Where it starts.
-    pub initial: String,
-    /// States with no way out.
-    pub terminal: Vec<String>,
-    /// Allowed moves.
-    pub transitions: Vec<TransitionSpec>,
-}
-
-/// One allowed move.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TransitionSpec {
-    /// From state.
-    pub from: String,
-    /// To state.
-    pub to: String,
-}
-
 /// External services.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,6 +168,13 @@ pub struct BreakerSpec {
 pub struct EventsSpec {
     /// The mapping.
     pub topics: BTreeMap<String, String>,
+}
+
+impl EventsSpec {
+    /// The topics for one `--env`.
+    pub fn for_env(&self, env: &str) -> EventTopics {
+        EventTopics::for_env(&self.topics, env)
+    }
 }
 
 /// The reducer contract.
@@ -266,13 +251,6 @@ pub struct RegistryContract {
     pub events: EventsSpec,
 }
 
-/// Event types every registry contract must route.
-pub const REGISTRY_EVENT_TYPES: [&str; 3] = [
-    "NODE_REGISTERED",
-    "NODE_HEALTH_CHANGED",
-    "NODE_DEREGISTERED",
-];
-
 /// Heartbeat rules.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -324,19 +302,6 @@ fn check(
         Err((key.into(), message.into()))
     }
 }
-
-/// Event types every orchestrator contract must route.
-pub const EVENT_TYPES: [&str; 9] = [
-    "WORKFLOW_STARTED",
-    "STATE_TRANSITION",
-    "STEP_COMPLETED",
-    "INTELLIGENCE_REQUESTED",
-    "INTELLIGENCE_RECEIVED",
-    "HASH_GENERATED",
-    "STAMP_CREATED",
-    "WORKFLOW_COMPLETED",
-    "WORKFLOW_FAILED",
-];
 
 impl Validate for OrchestratorContract {
     fn validate(&self) -> Result<(), (String, String)> {
@@ -393,7 +358,7 @@ impl Validate for OrchestratorContract {
             "workflow.steps",
             "hash_generation must come before stamp_creation",
         )?;
-        crate::fsm::Fsm::from_spec(&self.fsm).map_err(|m| ("fsm".to_owned(), m))?;
+        crate::fsm::Fsm::from_spec(&self.fsm).map_err(|m| ("fsm".to_owned(), m.to_string()))?;
         let o = &self.routing.services.onextree;
         check(
             o.path.starts_with('/'),
@@ -420,9 +385,9 @@ impl Validate for OrchestratorContract {
             "routing.services.onextree.circuit_breaker.half_open_max_calls",
             "must be at least 1",
         )?;
-        for ty in EVENT_TYPES {
+        for ty in EventType::WORKFLOW {
             check(
-                self.events.topics.contains_key(ty),
+                self.events.topics.contains_key(ty.as_str()),
                 "events.topics",
                 format!("no topic for {ty}"),
             )?;
@@ -430,7 +395,7 @@ impl Validate for OrchestratorContract {
         for (ty, topic) in &self.events.topics {
             let key = format!("events.topics.{ty}");
             check(
-                EVENT_TYPES.contains(&ty.as_str()),
+                ty.parse().is_ok_and(|t| EventType::WORKFLOW.contains(&t)),
                 key.clone(),
                 format!("unknown event type {ty}"),
             )?;
@@ -526,27 +491,20 @@ impl Validate for RegistryContract {
                 format!("unknown node type {t}"),
             )?;
         }
-        for e in REGISTRY_EVENT_TYPES {
+        for e in EventType::REGISTRY {
             check(
-                self.events.topics.contains_key(e),
+                self.events.topics.contains_key(e.as_str()),
                 format!("events.topics.{e}"),
                 "missing: every registry event needs a topic",
             )?;
         }
         for k in self.events.topics.keys() {
             check(
-                REGISTRY_EVENT_TYPES.contains(&k.as_str()),
+                k.parse().is_ok_and(|t| EventType::REGISTRY.contains(&t)),
                 format!("events.topics.{k}"),
                 "not a registry event",
             )?;
         }
         Ok(())
-    }
-}
-
-impl WorkflowState {
-    /// Parses the contract spelling (`PENDING`, …).
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::ContractError;
+use super::error::ContractError;
 
 /// Where contract files come from (a directory, or the built-in copies).
 pub trait ContractSource {

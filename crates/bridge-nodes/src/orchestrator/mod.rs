@@ -6,7 +6,8 @@ pub use bridge_core::breaker;
 mod run;
 pub mod step;
 
-use std::collections::BTreeMap;
+pub use run::stamp_created;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,17 +15,21 @@ use async_trait::async_trait;
 use bridge_core::contract::OrchestratorContract;
 use bridge_core::fsm::Fsm;
 use bridge_core::stamp::{Original, StampRequest, Stamped};
-use bridge_core::{Namespace, RelativePath, StampType};
+use bridge_core::{EventTopics, Namespace, RelativePath, StampType};
 use bridge_store::{StampRecord, Store, WorkflowRecord};
 use uuid::Uuid;
 
+pub use crate::intelligence::IntelligenceError;
 use crate::Result;
 
 /// The optional intelligence service (`--onextree-url`).
 #[async_trait]
 pub trait Intelligence: Send + Sync {
     /// Analyses content; the error says why it failed (timeout, breaker open, …).
-    async fn analyze(&self, content: &[u8]) -> std::result::Result<serde_json::Value, String>;
+    async fn analyze(
+        &self,
+        content: &[u8],
+    ) -> std::result::Result<serde_json::Value, IntelligenceError>;
 
     /// Breaker state and last failure, for `/health` and metrics.
     fn status(&self) -> IntelligenceStatus {
@@ -128,7 +133,7 @@ pub struct Orchestrator {
     contract: Arc<OrchestratorContract>,
     fsm: Fsm,
     /// Event type → topic, `{env}` already replaced.
-    topics: Arc<BTreeMap<String, String>>,
+    topics: Arc<EventTopics>,
     intelligence: Option<Arc<dyn Intelligence>>,
     observer: Option<Observer>,
 }
@@ -136,13 +141,8 @@ pub struct Orchestrator {
 impl Orchestrator {
     /// An orchestrator over `store` following `contract`; `env` prefixes topic names.
     pub fn new(store: Arc<dyn Store>, contract: OrchestratorContract, env: &str) -> Result<Self> {
-        let fsm = Fsm::from_spec(&contract.fsm).map_err(crate::NodeError::Rejected)?;
-        let topics = contract
-            .events
-            .topics
-            .iter()
-            .map(|(k, v)| (k.clone(), v.replace("{env}", env)))
-            .collect();
+        let fsm = Fsm::from_spec(&contract.fsm)?;
+        let topics = contract.events.for_env(env);
         Ok(Self {
             store,
             contract: Arc::new(contract),

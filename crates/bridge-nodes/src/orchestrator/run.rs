@@ -1,21 +1,26 @@
 //! One workflow run: the steps in contract order, the FSM, the events, and the single write.
 
+use std::convert::Infallible;
 use std::future::ready;
 use std::time::{Duration, Instant};
 
 use bridge_core::contract::StepName;
 use bridge_core::envelope::Envelope;
+use bridge_core::event::{
+    HashGenerated, IntelligenceReceived, IntelligenceRequested, Payload, StampCreated,
+    StateTransition, StepCompleted, WorkflowCompleted, WorkflowFailed, WorkflowStarted,
+};
 use bridge_core::fsm::WorkflowState;
 use bridge_core::stamp::{self, Original, Stamped};
 use bridge_core::Treatment;
 use bridge_store::{
-    EventRow, StampOutcome, StampWrite, StepRecord, TransitionRecord, WorkflowRecord,
+    EventRow, StampOutcome, StampRecord, StampWrite, StepRecord, TransitionRecord, WorkflowRecord,
 };
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
-use super::step::{run_step, skipped, StepFailure, StepOutcome, StepStatus};
+use super::step::{run_step, skipped, StepError, StepFailure, StepOutcome, StepStatus};
 use super::{Orchestrator, StampInput, StampResult};
 use crate::{NodeError, Result};
 
@@ -49,14 +54,14 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn event(&mut self, event_type: &str, key: Option<&str>, payload: Value) {
+    fn event<P: Payload>(&mut self, key: Option<&str>, payload: P) {
         let now = Utc::now();
-        let mut env = Envelope::new(event_type, self.input.correlation_id, NODE_ID, now, payload);
+        let mut env = Envelope::of(payload, self.input.correlation_id, NODE_ID, now);
         env.causation_id = Some(self.workflow_id);
         self.events.push(EventRow {
             event_id: env.event_id,
-            event_type: event_type.to_owned(),
-            topic: self.o.topics.get(event_type).cloned(),
+            event_type: P::TYPE,
+            topic: self.o.topics.get(P::TYPE).map(str::to_owned),
             // One workflow's events share the correlation id as key, so they stay ordered.
             message_key: key
                 .map(str::to_owned)
@@ -64,7 +69,7 @@ impl<'a> Run<'a> {
             correlation_id: self.input.correlation_id,
             workflow_id: Some(self.workflow_id),
             namespace: Some(self.input.namespace.as_str().to_owned()),
-            payload: serde_json::to_string(&env).expect("envelope serialises"),
+            payload: env.to_json(),
             created_at: now,
         });
     }
@@ -79,11 +84,13 @@ impl<'a> Run<'a> {
             reason: Some(reason.to_owned()),
             created_at: Utc::now(),
         });
-        self.event(
-            "STATE_TRANSITION",
-            None,
-            json!({"workflow_id": self.workflow_id, "from": from.as_str(), "to": to.as_str(), "reason": reason}),
-        );
+        let payload = StateTransition {
+            workflow_id: self.workflow_id,
+            from: from.as_str().to_owned(),
+            to: to.as_str().to_owned(),
+            reason: reason.to_owned(),
+        };
+        self.event(None, payload);
         Ok(())
     }
 
@@ -97,12 +104,13 @@ impl<'a> Run<'a> {
             error: o.failure.as_ref().map(ToString::to_string),
         });
         if o.status == StepStatus::Completed {
-            self.event(
-                "STEP_COMPLETED",
-                None,
-                json!({"workflow_id": self.workflow_id, "step": o.name.as_str(), "attempts": o.attempts,
-                       "duration_ms": o.duration.as_secs_f64() * 1000.0}),
-            );
+            let payload = StepCompleted {
+                workflow_id: self.workflow_id,
+                step: o.name.as_str().to_owned(),
+                attempts: o.attempts,
+                duration_ms: o.duration.as_secs_f64() * 1000.0,
+            };
+            self.event(None, payload);
         }
     }
 
@@ -139,7 +147,12 @@ impl<'a> Run<'a> {
         let reason = format!("{} failed: {failure}", step.as_str());
         let rejected = self.state == WorkflowState::Pending;
         self.transition(WorkflowState::Failed, &reason)?;
-        self.event("WORKFLOW_FAILED", None, json!({"workflow_id": self.workflow_id, "step": step.as_str(), "error": failure.to_string()}));
+        let payload = WorkflowFailed {
+            workflow_id: self.workflow_id,
+            step: step.as_str().to_owned(),
+            error: failure.to_string(),
+        };
+        self.event(None, payload);
         let record = self.record(None, Some(reason.clone()), intelligence);
         let events = std::mem::take(&mut self.events);
         self.o
@@ -161,11 +174,12 @@ impl<'a> Run<'a> {
 
     pub(super) async fn execute(mut self) -> Result<StampResult> {
         let input = self.input;
-        self.event(
-            "WORKFLOW_STARTED",
-            None,
-            json!({"workflow_id": self.workflow_id, "namespace": input.namespace.as_str(), "content_size": input.content.len()}),
-        );
+        let payload = WorkflowStarted {
+            workflow_id: self.workflow_id,
+            namespace: input.namespace.as_str().to_owned(),
+            content_size: input.content.len() as u64,
+        };
+        self.event(None, payload);
         let mut original: Option<Original<'a>> = None;
         let mut made: Option<Stamped> = None;
         let mut intelligence: Option<Value> = None;
@@ -181,19 +195,16 @@ impl<'a> Run<'a> {
                 StepName::OnextreeIntelligence => match self.o.intelligence.clone() {
                     None => skipped(spec, i, "no intelligence service configured"),
                     Some(client) => {
-                        self.event(
-                            "INTELLIGENCE_REQUESTED",
-                            None,
-                            json!({"workflow_id": self.workflow_id}),
-                        );
+                        let workflow_id = self.workflow_id;
+                        self.event(None, IntelligenceRequested { workflow_id });
                         let (value, outcome) =
                             run_step(spec, i, || client.analyze(&input.content)).await;
                         if let Some(v) = &value {
-                            self.event(
-                                "INTELLIGENCE_RECEIVED",
-                                None,
-                                json!({"workflow_id": self.workflow_id, "result": v}),
-                            );
+                            let payload = IntelligenceReceived {
+                                workflow_id: self.workflow_id,
+                                result: v.clone(),
+                            };
+                            self.event(None, payload);
                         }
                         intelligence = value;
                         outcome
@@ -202,16 +213,17 @@ impl<'a> Run<'a> {
                 StepName::HashGeneration => {
                     let t = Instant::now();
                     let (value, outcome) = run_step(spec, i, || {
-                        ready(Ok::<_, String>(Original::of(&input.content)))
+                        ready(Ok::<_, Infallible>(Original::of(&input.content)))
                     })
                     .await;
                     hash_time = t.elapsed();
                     if let Some(o) = &value {
-                        self.event(
-                            "HASH_GENERATED",
-                            None,
-                            json!({"workflow_id": self.workflow_id, "file_hash": o.hash, "file_size": o.bytes.len()}),
-                        );
+                        let payload = HashGenerated {
+                            workflow_id: self.workflow_id,
+                            file_hash: o.hash.to_string(),
+                            file_size: o.bytes.len() as u64,
+                        };
+                        self.event(None, payload);
                     }
                     original = value;
                     outcome
@@ -227,9 +239,10 @@ impl<'a> Run<'a> {
                             .await;
                     };
                     let req = input.stamp_request(Uuid::now_v7(), Utc::now());
-                    let (value, outcome) =
-                        run_step(spec, i, || ready(Ok::<_, String>(stamp::stamp(orig, &req))))
-                            .await;
+                    let (value, outcome) = run_step(spec, i, || {
+                        ready(Ok::<_, Infallible>(stamp::stamp(orig, &req)))
+                    })
+                    .await;
                     made = value;
                     outcome
                 }
@@ -240,13 +253,13 @@ impl<'a> Run<'a> {
                         .events
                         .iter()
                         .filter(|e| e.topic.is_none())
-                        .map(|e| e.event_type.clone())
+                        .map(|e| e.event_type.to_string())
                         .collect();
                     run_step(spec, i, || {
                         ready(if missing.is_empty() {
                             Ok(())
                         } else {
-                            Err(format!("no topic for {}", missing.join(", ")))
+                            Err(StepError(format!("no topic for {}", missing.join(", "))))
                         })
                     })
                     .await
@@ -276,20 +289,14 @@ impl<'a> Run<'a> {
                 .await;
         };
         let record = input.stamp_record(&original, &made, self.workflow_id);
-        self.event(
-            "STAMP_CREATED",
-            // The reducer's input is keyed by namespace, so instances split namespaces.
-            Some(input.namespace.as_str()),
-            json!({"stamp_id": record.stamp_id, "namespace": record.namespace, "file_hash": record.file_hash,
-                   "content_type": record.content_type, "file_size": record.file_size, "file_path": record.file_path,
-                   "stamp_type": record.stamp_type, "workflow_id": self.workflow_id}),
-        );
+        // The reducer's input is keyed by namespace, so instances split namespaces.
+        self.event(Some(input.namespace.as_str()), stamp_created(&record));
         self.transition(WorkflowState::Completed, "all steps done")?;
-        self.event(
-            "WORKFLOW_COMPLETED",
-            None,
-            json!({"workflow_id": self.workflow_id, "stamp_id": record.stamp_id}),
-        );
+        let payload = WorkflowCompleted {
+            workflow_id: self.workflow_id,
+            stamp_id: record.stamp_id,
+        };
+        self.event(None, payload);
         let workflow = self.record(Some(record.stamp_id), None, intelligence);
         let events = std::mem::take(&mut self.events);
         let outcome = self
@@ -331,10 +338,24 @@ impl<'a> Run<'a> {
     }
 }
 
+/// The `STAMP_CREATED` payload of a stored stamp (what the reducer aggregates).
+pub fn stamp_created(record: &StampRecord) -> StampCreated {
+    StampCreated {
+        stamp_id: record.stamp_id,
+        namespace: record.namespace.clone(),
+        file_hash: record.file_hash.clone(),
+        content_type: record.content_type.clone(),
+        file_size: u64::try_from(record.file_size).unwrap_or(0),
+        file_path: record.file_path.clone(),
+        stamp_type: record.stamp_type.clone(),
+        workflow_id: record.workflow_id,
+    }
+}
+
 /// The `validate_input` step: what the HTTP layer cannot know (it is the same for the CLI).
-fn validate(input: &StampInput) -> std::result::Result<(), String> {
+fn validate(input: &StampInput) -> std::result::Result<(), StepError> {
     if input.content.is_empty() {
-        return Err("content is empty".into());
+        return Err(StepError("content is empty".into()));
     }
     Ok(())
 }

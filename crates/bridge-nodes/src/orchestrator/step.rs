@@ -64,15 +64,22 @@ pub struct StepOutcome {
     pub failure: Option<StepFailure>,
 }
 
-/// Runs `attempt` under `spec`; `Some(value)` when it completed.
-pub async fn run_step<T, F, Fut>(
+/// Why a built-in step failed (recorded in `workflow_steps` as its message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StepError(pub String);
+
+/// Runs `attempt` under `spec`; `Some(value)` when it completed. An attempt's error is kept
+/// as its message: that is what the workflow records.
+pub async fn run_step<T, E, F, Fut>(
     spec: &StepSpec,
     index: usize,
     mut attempt: F,
 ) -> (Option<T>, StepOutcome)
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, String>>,
+    Fut: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
 {
     let started = Instant::now();
     let limit = Duration::from_millis(spec.timeout_ms);
@@ -99,7 +106,7 @@ where
                 };
                 return (Some(value), outcome);
             }
-            Ok(Err(e)) => failure = Some(StepFailure::Error(e)),
+            Ok(Err(e)) => failure = Some(StepFailure::Error(e.to_string())),
             Err(_) => failure = Some(StepFailure::Timeout(spec.timeout_ms)),
         }
     }

@@ -15,12 +15,15 @@ use crate::NodeError;
 /// A fake intelligence service: sleeps, then answers or fails.
 struct Fake {
     delay: Duration,
-    answer: std::result::Result<serde_json::Value, String>,
+    answer: std::result::Result<serde_json::Value, IntelligenceError>,
 }
 
 #[async_trait]
 impl Intelligence for Fake {
-    async fn analyze(&self, _content: &[u8]) -> std::result::Result<serde_json::Value, String> {
+    async fn analyze(
+        &self,
+        _content: &[u8],
+    ) -> std::result::Result<serde_json::Value, IntelligenceError> {
         tokio::time::sleep(self.delay).await;
         self.answer.clone()
     }
@@ -158,11 +161,11 @@ async fn required_intelligence_down_fails_with_its_error() {
     let (_d, _store, o) = setup(false).await;
     let o = o.with_intelligence(Arc::new(Fake {
         delay: Duration::ZERO,
-        answer: Err("circuit breaker open".into()),
+        answer: Err(IntelligenceError::BreakerOpen("open")),
     }));
     let err = o.stamp(input("x\n")).await.unwrap_err();
     assert!(
-        matches!(err, NodeError::StepFailed { failure: StepFailure::Error(ref e), .. } if e == "circuit breaker open"),
+        matches!(err, NodeError::StepFailed { failure: StepFailure::Error(ref e), .. } if *e == IntelligenceError::BreakerOpen("open").to_string()),
         "{err:?}"
     );
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use bridge_store::NamespaceState;
 use chrono::{DateTime, Utc};
 
-pub use super::event::StampEvent;
+pub use bridge_events::source::StampEvent;
 
 /// What one window adds to a namespace.
 #[derive(Debug, Clone, Default, PartialEq)]

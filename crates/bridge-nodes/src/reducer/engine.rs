@@ -18,9 +18,9 @@ use bridge_store::{CursorMove, NamespaceState, Reduction, ReductionOutcome, Stor
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::source::{Source, Sourced};
 use super::status::{ReducerState, ReducerStatus};
 use super::{Aggregator, StatsCache};
+use super::{Source, Sourced};
 
 /// Longest wait for events before checking the window and the stop signal again.
 const IDLE_POLL: Duration = Duration::from_millis(100);
@@ -29,6 +29,19 @@ const LAG_EVERY: Duration = Duration::from_secs(1);
 /// Backoff after a failed read or save (doubling).
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+/// A reducer contract the engine cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReducerError {
+    /// The contract's FSM lacks a move of the reducer's cycle.
+    #[error("reducer contract: fsm must allow {from} -> {to}")]
+    MissingTransition {
+        /// From state.
+        from: &'static str,
+        /// To state.
+        to: &'static str,
+    },
+}
 
 /// The namespace reducer node.
 pub struct Reducer {
@@ -90,7 +103,7 @@ enum Saved {
 impl Reducer {
     /// A reducer over `store` as `contract` says; refuses a contract whose FSM does not allow
     /// the reducer's cycle.
-    pub fn new(store: Arc<dyn Store>, contract: ReducerContract) -> Result<Self, String> {
+    pub fn new(store: Arc<dyn Store>, contract: ReducerContract) -> Result<Self, ReducerError> {
         for (from, to) in [
             ("IDLE", "AGGREGATING"),
             ("AGGREGATING", "PERSISTING"),
@@ -102,7 +115,7 @@ impl Reducer {
                 .iter()
                 .any(|t| t.from == from && t.to == to)
             {
-                return Err(format!("reducer contract: fsm must allow {from} -> {to}"));
+                return Err(ReducerError::MissingTransition { from, to });
             }
         }
         let cache = Arc::new(StatsCache::new(store.clone(), &contract.cache));

@@ -264,7 +264,7 @@ impl VecSource {
 
 #[async_trait]
 impl Source for VecSource {
-    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Sourced>, String> {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Sourced>, SourceError> {
         // A few events at a time, so that racing reducers interleave many small windows.
         let end = (self.next + max.min(7)).min(self.events.len());
         if self.next == end {
@@ -290,7 +290,7 @@ impl Source for VecSource {
         }
     }
 
-    async fn rewind(&mut self) -> Result<(), String> {
+    async fn rewind(&mut self) -> Result<(), SourceError> {
         self.next = self.saved.map_or(0, |p| p.seq as usize + 1);
         Ok(())
     }
@@ -478,4 +478,45 @@ async fn two_reducers_racing_on_one_namespace_both_land() {
     // Each save bumped the version once; conflicts were retried, never counted twice.
     let windows = a.windows.load(Relaxed) + b.windows.load(Relaxed);
     assert_eq!(s.version, windows as i64);
+}
+
+/// The two ends of `STAMP_CREATED`: what the orchestrator writes to the log is what the
+/// reducer decodes, field for field. Both use `bridge_core::event::StampCreated`; the wire
+/// spelling itself is pinned in `bridge_core::event`'s golden test, so a renamed field fails
+/// one of the two.
+#[tokio::test]
+async fn the_orchestrators_stamp_created_decodes_in_the_reducer() {
+    let (_d, store, o) = setup().await;
+    let made = o
+        .stamp(StampInput {
+            content: b"print(1)\n".to_vec(),
+            namespace: Namespace::parse("ends").unwrap(),
+            file_path: Some(bridge_core::RelativePath::parse("src/a.py").unwrap()),
+            stamp_type: StampType::Rich,
+            metadata: None,
+            op_id: None,
+            correlation_id: Uuid::new_v4(),
+        })
+        .await
+        .unwrap()
+        .record;
+    let logged = store
+        .read_stamp_events(Position::default(), 10)
+        .await
+        .unwrap();
+    assert_eq!(logged.len(), 1, "one STAMP_CREATED per new stamp");
+    let e = StampEvent::from_envelope(logged[0].position.seq, logged[0].payload.as_bytes())
+        .expect("the reducer decodes the orchestrator's event");
+    assert_eq!(
+        (e.namespace.as_str(), e.content_type.as_str(), e.file_size),
+        ("ends", made.content_type.as_str(), made.file_size)
+    );
+    assert!(e.has_workflow);
+    // The full payload, through the catalogue's own type.
+    let env = bridge_core::envelope::Envelope::<bridge_core::event::StampCreated>::decode(
+        logged[0].payload.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(env.payload, crate::orchestrator::stamp_created(&made));
+    assert_eq!(env.payload.file_path.as_deref(), Some("src/a.py"));
 }

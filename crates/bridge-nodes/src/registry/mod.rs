@@ -9,16 +9,16 @@
 mod own;
 mod validate;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use bridge_core::contract::RegistryContract;
 use bridge_core::envelope::Envelope;
+use bridge_core::event::{NodeDeregistered, NodeHealthChanged, NodeRegistered, Payload};
+use bridge_core::EventTopics;
 use bridge_store::{EventRow, NodeRecord, Store, StoreError};
 use chrono::{DateTime, SubsecRound, Utc};
-use serde_json::json;
 use tokio::sync::watch;
 use uuid::Uuid;
 
@@ -136,19 +136,14 @@ pub struct Sweep {
 pub struct Registry {
     store: Arc<dyn NodeStore>,
     contract: RegistryContract,
-    topics: BTreeMap<String, String>,
+    topics: EventTopics,
     clock: Clock,
 }
 
 impl Registry {
     /// A registry over `store`; event topics from the contract with `{env}` replaced.
     pub fn new(store: Arc<dyn NodeStore>, contract: RegistryContract, env: &str) -> Self {
-        let topics = contract
-            .events
-            .topics
-            .iter()
-            .map(|(k, v)| (k.clone(), v.replace("{env}", env)))
-            .collect();
+        let topics = contract.events.for_env(env);
         Self {
             store,
             contract,
@@ -175,24 +170,18 @@ impl Registry {
         )
     }
 
-    fn event(
-        &self,
-        kind: &str,
-        node_id: &str,
-        correlation_id: Uuid,
-        payload: serde_json::Value,
-    ) -> EventRow {
+    fn event<P: Payload>(&self, node_id: &str, correlation_id: Uuid, payload: P) -> EventRow {
         let now = self.clock.now();
-        let env = Envelope::new(kind, correlation_id, "registry", now, payload);
+        let env = Envelope::of(payload, correlation_id, "registry", now);
         EventRow {
             event_id: env.event_id,
-            event_type: kind.into(),
-            topic: self.topics.get(kind).cloned(),
+            event_type: P::TYPE,
+            topic: self.topics.get(P::TYPE).map(str::to_owned),
             message_key: node_id.into(),
             correlation_id,
             workflow_id: None,
             namespace: None,
-            payload: serde_json::to_string(&env).expect("envelopes encode"),
+            payload: env.to_json(),
             created_at: now,
         }
     }
@@ -220,14 +209,15 @@ impl Registry {
                 registered_at: current.as_ref().map_or(now, |c| c.registered_at),
                 updated_at: fresh_token(now, current.as_ref()),
             };
-            let event = self.event(
-                "NODE_REGISTERED",
-                &r.node_id,
-                correlation_id,
-                json!({"node_id": r.node_id, "node_type": r.node_type, "version": r.version,
-                       "capabilities": r.capabilities, "endpoints": r.endpoints,
-                       "re_registration": current.is_some()}),
-            );
+            let payload = NodeRegistered {
+                node_id: r.node_id.clone(),
+                node_type: r.node_type.clone(),
+                version: r.version.clone(),
+                capabilities: r.capabilities.clone(),
+                endpoints: r.endpoints.clone(),
+                re_registration: current.is_some(),
+            };
+            let event = self.event(&r.node_id, correlation_id, payload);
             let expected = current.as_ref().map(|c| c.updated_at);
             if self
                 .store
@@ -300,12 +290,13 @@ impl Registry {
         reason: &str,
         correlation_id: Uuid,
     ) -> EventRow {
-        self.event(
-            "NODE_HEALTH_CHANGED",
-            node_id,
-            correlation_id,
-            json!({"node_id": node_id, "from": from, "to": to, "reason": reason}),
-        )
+        let payload = NodeHealthChanged {
+            node_id: node_id.to_owned(),
+            from: from.to_owned(),
+            to: to.to_owned(),
+            reason: reason.to_owned(),
+        };
+        self.event(node_id, correlation_id, payload)
     }
 
     /// Removes a node (`reason`: `deregistered`, `shutdown`).
@@ -316,12 +307,11 @@ impl Registry {
         correlation_id: Uuid,
     ) -> Result<()> {
         self.change(node_id, |_| {
-            let event = self.event(
-                "NODE_DEREGISTERED",
-                node_id,
-                correlation_id,
-                json!({"node_id": node_id, "reason": reason}),
-            );
+            let payload = NodeDeregistered {
+                node_id: node_id.to_owned(),
+                reason: reason.to_owned(),
+            };
+            let event = self.event(node_id, correlation_id, payload);
             (None, vec![event])
         })
         .await?;
@@ -368,12 +358,11 @@ impl Registry {
                 && now - n.updated_at
                     > chrono::Duration::milliseconds(self.contract.health.eviction_ms as i64)
             {
-                let event = self.event(
-                    "NODE_DEREGISTERED",
-                    &n.node_id,
-                    correlation_id,
-                    json!({"node_id": n.node_id, "reason": "evicted"}),
-                );
+                let payload = NodeDeregistered {
+                    node_id: n.node_id.clone(),
+                    reason: "evicted".into(),
+                };
+                let event = self.event(&n.node_id, correlation_id, payload);
                 if self
                     .store
                     .save_node(&n.node_id, Some(n.updated_at), None, vec![event])

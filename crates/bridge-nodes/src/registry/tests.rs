@@ -1,6 +1,7 @@
 //! Registry logic over an in-memory node store, with paused time: heartbeat expiry and
 //! eviction at exact instants. (The stores themselves are tested by the conformance suite.)
 
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -62,7 +63,7 @@ impl Memory {
             .lock()
             .unwrap()
             .iter()
-            .map(|e| e.event_type.clone())
+            .map(|e| e.event_type.to_string())
             .collect()
     }
 }

@@ -81,7 +81,7 @@ struct Guard {
 fn connect_options(url: &str) -> Result<PgConnectOptions> {
     let options: PgConnectOptions = url
         .parse()
-        .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?;
+        .map_err(|e| StoreError::Config(format!("bad database URL: {e}")))?;
     Ok(options
         .application_name("omninode-bridge")
         .log_statements(tracing::log::LevelFilter::Trace))
@@ -162,7 +162,7 @@ impl PgStore {
         sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await?;
         sqlx::Connection::close(conn).await?;
         let mut url = url::Url::parse(admin_url)
-            .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?;
+            .map_err(|e| StoreError::Config(format!("bad database URL: {e}")))?;
         url.set_path(&name);
         Ok(url.to_string())
     }
@@ -326,12 +326,13 @@ impl Store for PgStore {
         self.guarded(async {
             // Only rows of transactions older than the snapshot's xmin: those have all ended,
             // so no row can later appear before the last one read (see migration 0003).
-            let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-                "SELECT txid, seq, payload FROM event_logs \
-                 WHERE event_type = 'STAMP_CREATED' AND (txid, seq) > ($1, $2) \
+            let rows: Vec<(i64, i64, String)> = sqlx::query_as(concat!(
+                "SELECT txid, seq, payload FROM event_logs WHERE event_type = '",
+                bridge_core::stamp_created_literal!(),
+                "' AND (txid, seq) > ($1, $2) \
                    AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-                 ORDER BY txid, seq LIMIT $3",
-            )
+                 ORDER BY txid, seq LIMIT $3"
+            ))
             .bind(after.txid)
             .bind(after.seq)
             .bind(i64::from(limit))
@@ -350,10 +351,11 @@ impl Store for PgStore {
 
     async fn count_stamp_events(&self, after: Position, cap: u32) -> Result<u64> {
         self.guarded(async {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM event_logs \
-                 WHERE event_type = 'STAMP_CREATED' AND (txid, seq) > ($1, $2) LIMIT $3) AS lag",
-            )
+            let n: i64 = sqlx::query_scalar(concat!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM event_logs WHERE event_type = '",
+                bridge_core::stamp_created_literal!(),
+                "' AND (txid, seq) > ($1, $2) LIMIT $3) AS lag"
+            ))
             .bind(after.txid)
             .bind(after.seq)
             .bind(i64::from(cap))

@@ -10,8 +10,10 @@ use crate::{
 
 /// The optimistic-lock save: false if the stored version is not `s.version`.
 pub(super) async fn save(conn: &mut PgConnection, s: &NamespaceState) -> Result<bool> {
-    let file_types = serde_json::to_string(&s.file_types)
-        .map_err(|e| StoreError::Unavailable(format!("cannot encode file_types: {e}")))?;
+    let file_types = serde_json::to_string(&s.file_types).map_err(|e| StoreError::Encode {
+        what: "file_types",
+        message: e.to_string(),
+    })?;
     // Version 0: the row must not exist yet (a concurrent first save loses here).
     let sql = if s.version == 0 {
         "INSERT INTO bridge_states (namespace, total_stamps, total_size_bytes, file_types, \

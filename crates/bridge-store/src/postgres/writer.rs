@@ -298,7 +298,7 @@ pub(super) async fn insert_events(conn: &mut PgConnection, e: &[&EventRow]) -> R
          $6::uuid[], $7::text[], $8::text[], $9::timestamptz[])",
     )
     .bind(e.iter().map(|r| r.event_id).collect::<Vec<_>>())
-    .bind(texts(e, |r| &r.event_type))
+    .bind(texts(e, |r| r.event_type.as_str()))
     .bind(opt_texts(e, |r| r.topic.as_deref()))
     .bind(texts(e, |r| &r.message_key))
     .bind(e.iter().map(|r| r.correlation_id).collect::<Vec<_>>())

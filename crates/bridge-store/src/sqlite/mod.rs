@@ -62,7 +62,7 @@ fn direct(path: &Path) -> Result<rusqlite::Connection> {
     conn.busy_timeout(Duration::from_secs(5))?;
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Unavailable(format!(
+        return Err(StoreError::Config(format!(
             "{} cannot use WAL (journal mode {mode})",
             path.display()
         )));
@@ -75,7 +75,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
     pub async fn open(data_dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Unavailable(format!(
+            StoreError::Config(format!(
                 "cannot create data dir {}: {e}",
                 data_dir.display()
             ))
@@ -105,7 +105,7 @@ impl SqliteStore {
     /// Applies migrations and closes (the `migrate` command).
     pub async fn migrate(data_dir: &Path) -> Result<()> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Unavailable(format!(
+            StoreError::Config(format!(
                 "cannot create data dir {}: {e}",
                 data_dir.display()
             ))
@@ -257,10 +257,11 @@ impl Store for SqliteStore {
 
     async fn read_stamp_events(&self, after: Position, limit: u32) -> Result<Vec<LoggedEvent>> {
         // The single writer commits in `seq` order: nothing can appear behind a visible row.
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT seq, payload FROM event_logs WHERE seq > ? AND event_type = 'STAMP_CREATED' \
-             ORDER BY seq LIMIT ?",
-        )
+        let rows: Vec<(i64, String)> = sqlx::query_as(concat!(
+            "SELECT seq, payload FROM event_logs WHERE seq > ? AND event_type = '",
+            bridge_core::stamp_created_literal!(),
+            "' ORDER BY seq LIMIT ?"
+        ))
         .bind(after.seq)
         .bind(i64::from(limit))
         .fetch_all(&self.readers)
@@ -275,10 +276,11 @@ impl Store for SqliteStore {
     }
 
     async fn count_stamp_events(&self, after: Position, cap: u32) -> Result<u64> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM event_logs \
-             WHERE seq > ? AND event_type = 'STAMP_CREATED' LIMIT ?)",
-        )
+        let n: i64 = sqlx::query_scalar(concat!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM event_logs WHERE seq > ? AND event_type = '",
+            bridge_core::stamp_created_literal!(),
+            "' LIMIT ?)"
+        ))
         .bind(after.seq)
         .bind(i64::from(cap))
         .fetch_one(&self.readers)

@@ -105,7 +105,7 @@ async fn save(conn: &mut SqliteConnection, s: &Save) -> Result<bool> {
     for e in &s.events {
         sqlx::query(INSERT_EVENT)
             .bind(e.event_id.to_string())
-            .bind(&e.event_type)
+            .bind(e.event_type.as_str())
             .bind(&e.topic)
             .bind(&e.message_key)
             .bind(e.correlation_id.to_string())

@@ -31,7 +31,7 @@ async fn claim(conn: &mut SqliteConnection, limit: u32, lease: Duration) -> Resu
     let now = Utc::now();
     let until = now
         + chrono::Duration::from_std(lease)
-            .map_err(|e| StoreError::Unavailable(format!("lease too long: {e}")))?;
+            .map_err(|e| StoreError::Config(format!("lease too long: {e}")))?;
     let rows = sqlx::query(
         "UPDATE event_logs SET locked_until = ?1, attempts = attempts + 1 \
          WHERE seq IN (SELECT seq FROM event_logs WHERE status = 'pending' \
@@ -91,8 +91,10 @@ async fn settle(conn: &mut SqliteConnection, outcomes: &[(i64, Delivery)]) -> Re
     let result = async {
         if !sent.is_empty() {
             // One statement for the common case: the seqs as a JSON array.
-            let seqs = serde_json::to_string(&sent)
-                .map_err(|e| StoreError::Unavailable(format!("cannot encode seqs: {e}")))?;
+            let seqs = serde_json::to_string(&sent).map_err(|e| StoreError::Encode {
+                what: "seqs",
+                message: e.to_string(),
+            })?;
             sqlx::query(
                 "UPDATE event_logs SET status = 'sent', sent_at = ?1, locked_until = NULL, \
                  last_error = NULL WHERE seq IN (SELECT value FROM json_each(?2))",

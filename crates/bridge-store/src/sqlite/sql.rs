@@ -121,7 +121,7 @@ pub fn insert_events<'a>(
     for e in events {
         st.execute(params![
             e.event_id.to_string(),
-            e.event_type,
+            e.event_type.as_str(),
             e.topic,
             e.message_key,
             e.correlation_id.to_string(),

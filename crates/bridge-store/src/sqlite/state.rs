@@ -59,8 +59,10 @@ impl Exclusive for Save {
 }
 
 async fn save(conn: &mut SqliteConnection, s: &NamespaceState) -> Result<bool> {
-    let file_types = serde_json::to_string(&s.file_types)
-        .map_err(|e| StoreError::Unavailable(format!("cannot encode file_types: {e}")))?;
+    let file_types = serde_json::to_string(&s.file_types).map_err(|e| StoreError::Encode {
+        what: "file_types",
+        message: e.to_string(),
+    })?;
     // Version 0: the row must not exist yet (a concurrent first save loses here).
     let sql = if s.version == 0 {
         "INSERT INTO bridge_states (namespace, total_stamps, total_size_bytes, file_types, \

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bridge_api::{router, ApiConfig, App, Metrics};
+use bridge_core::EventType;
 use bridge_events::monitor::{DlqMonitor, MonitorConfig};
 use bridge_events::{KafkaSource, Relay, RelayConfig};
 use bridge_nodes::reducer::{LogSource, Reducer};
@@ -247,13 +248,10 @@ fn stamp_created_topic(
     contracts: &bridge_core::contract::Contracts,
     env: &str,
 ) -> anyhow::Result<bridge_core::topics::TopicSpec> {
-    let name = contracts
-        .orchestrator
-        .events
-        .topics
-        .get("STAMP_CREATED")
-        .context("the orchestrator contract maps no topic for STAMP_CREATED")?
-        .replace("{env}", env);
+    let topics = contracts.orchestrator.events.for_env(env);
+    let name = topics
+        .get(EventType::StampCreated)
+        .context("the orchestrator contract maps no topic for STAMP_CREATED")?;
     super::topics::catalogue(contracts, env)?
         .into_iter()
         .find(|t| t.name == name)

@@ -26,11 +26,8 @@ pub(crate) fn catalogue(contracts: &Contracts, env: &str) -> anyhow::Result<Vec<
     let events = contracts
         .orchestrator
         .events
-        .topics
-        .iter()
-        .chain(&contracts.registry.events.topics)
-        .map(|(k, v)| (k.clone(), v.replace("{env}", env)))
-        .collect();
+        .for_env(env)
+        .merged(&contracts.registry.events.for_env(env));
     build(BUILTIN_YAML, &events).context("topic catalogue")
 }
 

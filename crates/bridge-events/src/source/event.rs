@@ -1,7 +1,8 @@
 //! The reducer's input: a `STAMP_CREATED` envelope (SPEC §7), decoded to what it aggregates.
 
+use bridge_core::envelope::{Envelope, EnvelopeError};
+use bridge_core::event::StampCreated;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 /// One `STAMP_CREATED` event, as the reducer reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,40 +21,18 @@ pub struct StampEvent {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    event_type: String,
-    timestamp: DateTime<Utc>,
-    payload: Payload,
-}
-
-#[derive(Deserialize)]
-struct Payload {
-    namespace: String,
-    content_type: String,
-    file_size: i64,
-    #[serde(default)]
-    workflow_id: Option<uuid::Uuid>,
-}
-
 impl StampEvent {
-    /// Decodes an envelope JSON; the error says what is wrong with it.
-    pub fn from_envelope(seq: i64, json: &[u8]) -> Result<Self, String> {
-        let e: Envelope = serde_json::from_slice(json)
-            .map_err(|e| format!("not a STAMP_CREATED envelope: {e}"))?;
-        if e.event_type != "STAMP_CREATED" {
-            return Err(format!("event_type is {}, not STAMP_CREATED", e.event_type));
-        }
-        if e.payload.file_size < 0 {
-            return Err("payload.file_size is negative".into());
-        }
+    /// Decodes a `STAMP_CREATED` envelope with the catalogue's own payload type, so the
+    /// orchestrator's writer and this reader cannot drift apart.
+    pub fn from_envelope(seq: i64, json: &[u8]) -> Result<Self, EnvelopeError> {
+        let e = Envelope::<StampCreated>::decode(json)?;
         Ok(Self {
             seq,
+            created_at: e.time()?,
             namespace: e.payload.namespace,
             content_type: e.payload.content_type,
-            file_size: e.payload.file_size,
+            file_size: i64::try_from(e.payload.file_size).unwrap_or(i64::MAX),
             has_workflow: e.payload.workflow_id.is_some(),
-            created_at: e.timestamp,
         })
     }
 }
@@ -68,7 +47,10 @@ mod tests {
             "event_type":"STAMP_CREATED","correlation_id":"0190d6f8-0000-7000-8000-000000000002",
             "source":{"service":"omninode-bridge","node_id":"n","version":"0.1.0"},
             "timestamp":"2026-11-27T01:02:03.5Z",
-            "payload":{"namespace":"ns","content_type":"text/plain","file_size":12,
+            "payload":{"stamp_id":"0190d6f8-0000-7000-8000-000000000004","namespace":"ns",
+                       "file_hash":"af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262",
+                       "content_type":"text/plain","file_size":12,"file_path":null,
+                       "stamp_type":"rich",
                        "workflow_id":"0190d6f8-0000-7000-8000-000000000003","extra":1}}"#;
         let e = StampEvent::from_envelope(7, ok).unwrap();
         assert_eq!(
@@ -86,14 +68,19 @@ mod tests {
             "payload":{"namespace":"ns","content_type":"t","file_size":1}}"#;
         assert!(StampEvent::from_envelope(1, wrong_type)
             .unwrap_err()
+            .to_string()
             .contains("WORKFLOW_STARTED"));
         assert!(StampEvent::from_envelope(1, b"{}")
             .unwrap_err()
+            .to_string()
             .contains("missing field"));
-        let negative = br#"{"event_type":"STAMP_CREATED","timestamp":"2026-11-27T01:02:03Z",
-            "payload":{"namespace":"ns","content_type":"t","file_size":-1}}"#;
+        let negative = String::from_utf8(ok.to_vec())
+            .unwrap()
+            .replace(r#""file_size":12"#, r#""file_size":-1"#);
+        let negative = negative.as_bytes();
         assert!(StampEvent::from_envelope(1, negative)
             .unwrap_err()
-            .contains("negative"));
+            .to_string()
+            .contains("invalid value"));
     }
 }

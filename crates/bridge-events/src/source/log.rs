@@ -1,6 +1,4 @@
-//! Where the reducer's events come from: the local event log (embedded mode), or a Kafka
-//! consumer group (`bridge-events`). A source hands out events with the cursor they advance,
-//! and starts again from the saved cursors when a window had to be dropped.
+//! Embedded mode's source: `STAMP_CREATED` rows of the local `event_logs`, read by cursor.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,39 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bridge_store::{CursorMove, Position, Store};
 
-use super::StampEvent;
-
-/// One event from a source.
-#[derive(Debug, Clone)]
-pub struct Sourced {
-    /// The cursor it advances (`event_logs`, `kafka:<topic>:<partition>`).
-    pub cursor: String,
-    /// That cursor as saved when the source last knew it (`None`: never saved).
-    pub saved: Option<Position>,
-    /// The event's own position.
-    pub position: Position,
-    /// The decoded event, or why it could not be decoded (skipped, but the cursor moves).
-    pub event: Result<StampEvent, String>,
-}
-
-/// A stream of `STAMP_CREATED` events with saved cursors.
-#[async_trait]
-pub trait Source: Send {
-    /// Up to `max` events, waiting at most `wait` when none are ready.
-    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Sourced>, String>;
-
-    /// A window covering `moves` was saved.
-    async fn saved(&mut self, moves: &[CursorMove]);
-
-    /// The open window was dropped: continue from the saved cursors.
-    async fn rewind(&mut self) -> Result<(), String>;
-
-    /// Events not yet saved into the aggregates, if known.
-    async fn lag(&mut self) -> Option<u64>;
-
-    /// The cursors this source currently reads (a Kafka member's partitions).
-    fn owned(&self) -> Vec<String>;
-}
+use super::{Source, SourceError, Sourced, StampEvent};
 
 /// The cursor of the local event log.
 pub const LOG_CURSOR: &str = "event_logs";
@@ -61,7 +27,7 @@ pub struct LogSource {
 
 impl LogSource {
     /// Starts at the saved cursor.
-    pub async fn new(store: Arc<dyn Store>) -> Result<Self, String> {
+    pub async fn new(store: Arc<dyn Store>) -> Result<Self, SourceError> {
         let mut s = Self {
             store,
             saved: None,
@@ -76,13 +42,9 @@ impl LogSource {
 
 #[async_trait]
 impl Source for LogSource {
-    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Sourced>, String> {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Sourced>, SourceError> {
         let limit = u32::try_from(max).unwrap_or(u32::MAX);
-        let rows = self
-            .store
-            .read_stamp_events(self.read, limit)
-            .await
-            .map_err(|e| e.to_string())?;
+        let rows = self.store.read_stamp_events(self.read, limit).await?;
         self.drained = rows.len() < max;
         if rows.is_empty() {
             tokio::time::sleep(wait).await;
@@ -109,12 +71,8 @@ impl Source for LogSource {
         }
     }
 
-    async fn rewind(&mut self) -> Result<(), String> {
-        self.saved = self
-            .store
-            .get_cursor(LOG_CURSOR)
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn rewind(&mut self) -> Result<(), SourceError> {
+        self.saved = self.store.get_cursor(LOG_CURSOR).await?;
         self.read = self.saved.unwrap_or_default();
         self.unsaved = 0;
         self.drained = false;

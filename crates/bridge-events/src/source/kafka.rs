@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bridge_core::topics::TopicSpec;
-use bridge_nodes::reducer::{Source, Sourced, StampEvent};
 use bridge_store::{CursorMove, Position, Store};
 use futures_util::FutureExt;
 use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
+use super::{Source, SourceError, Sourced, StampEvent};
 use crate::admin::{client_config, ensure_topics};
 
 /// Flags partition reassignments, so cached cursors are reloaded from the database.
@@ -80,15 +80,11 @@ impl KafkaSource {
         format!("kafka:{}:{partition}", self.topic)
     }
 
-    async fn saved_of(&mut self, partition: i32) -> Result<Option<Position>, String> {
+    async fn saved_of(&mut self, partition: i32) -> Result<Option<Position>, SourceError> {
         if let Some(p) = self.saved.get(&partition) {
             return Ok(*p);
         }
-        let p = self
-            .store
-            .get_cursor(&self.cursor_name(partition))
-            .await
-            .map_err(|e| e.to_string())?;
+        let p = self.store.get_cursor(&self.cursor_name(partition)).await?;
         self.saved.insert(partition, p);
         Ok(p)
     }
@@ -123,7 +119,7 @@ impl KafkaSource {
 
 #[async_trait]
 impl Source for KafkaSource {
-    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Sourced>, String> {
+    async fn poll(&mut self, max: usize, wait: Duration) -> Result<Vec<Sourced>, SourceError> {
         if self.rebalanced.swap(false, Relaxed) {
             // Another instance may have saved partitions we now own.
             self.saved.clear();
@@ -131,7 +127,7 @@ impl Source for KafkaSource {
         let mut raw = Vec::new();
         match tokio::time::timeout(wait, self.consumer.recv()).await {
             Err(_) => return Ok(Vec::new()),
-            Ok(Err(e)) => return Err(e.to_string()),
+            Ok(Err(e)) => return Err(e.into()),
             Ok(Ok(m)) => raw.push((
                 m.partition(),
                 m.offset(),
@@ -146,7 +142,7 @@ impl Source for KafkaSource {
                     m.offset(),
                     m.payload().unwrap_or_default().to_vec(),
                 )),
-                Some(Err(e)) => return Err(e.to_string()),
+                Some(Err(e)) => return Err(e.into()),
                 None => break,
             }
         }
@@ -181,7 +177,7 @@ impl Source for KafkaSource {
         }
     }
 
-    async fn rewind(&mut self) -> Result<(), String> {
+    async fn rewind(&mut self) -> Result<(), SourceError> {
         self.saved.clear();
         for partition in self.assigned() {
             let next = match self.saved_of(partition).await? {
@@ -190,7 +186,7 @@ impl Source for KafkaSource {
             };
             self.consumer
                 .seek(&self.topic, partition, next, Duration::from_secs(5))
-                .map_err(|e| format!("seek partition {partition}: {e}"))?;
+                .map_err(|source| SourceError::Seek { partition, source })?;
         }
         Ok(())
     }
