@@ -9,8 +9,7 @@ use async_trait::async_trait;
 use bridge_core::contract::OnextreeSpec;
 use serde_json::{json, Value};
 
-use crate::orchestrator::breaker::{BreakerState, CircuitBreaker};
-use crate::orchestrator::{Intelligence, IntelligenceStatus};
+use bridge_core::breaker::{self, BreakerState, CircuitBreaker};
 
 /// Why the intelligence service gave no analysis (or the client could not be made).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,6 +35,33 @@ pub enum IntelligenceError {
     /// The circuit breaker refused the call.
     #[error("circuit breaker {0}: intelligence service not called")]
     BreakerOpen(&'static str),
+}
+
+/// The optional intelligence service (`--onextree-url`).
+#[async_trait]
+pub trait Intelligence: Send + Sync {
+    /// Analyses content; the error says why it failed (timeout, breaker open, …).
+    async fn analyze(
+        &self,
+        content: &[u8],
+    ) -> std::result::Result<serde_json::Value, IntelligenceError>;
+
+    /// Breaker state and last failure, for `/health` and metrics.
+    fn status(&self) -> IntelligenceStatus {
+        IntelligenceStatus {
+            breaker: breaker::BreakerState::Closed,
+            last_error: None,
+        }
+    }
+}
+
+/// What `/health` says about the intelligence service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntelligenceStatus {
+    /// The circuit breaker's state.
+    pub breaker: breaker::BreakerState,
+    /// The last call's failure, cleared by a success.
+    pub last_error: Option<String>,
 }
 
 /// HTTP client of the intelligence service.

@@ -74,3 +74,31 @@ pub struct ParsedStamp {
     /// Creation time as written.
     pub created_at: Option<String>,
 }
+
+/// The outcome of looking for a stamp.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Located {
+    /// No stamp at the stamp position.
+    NoStamp,
+    /// A well-formed stamp occupying `start..end` of the content.
+    Found {
+        /// First byte of the stamp (including its own newlines).
+        start: usize,
+        /// One past its last byte.
+        end: usize,
+        /// What it says.
+        stamp: Box<ParsedStamp>,
+    },
+    /// Something that starts like a stamp but is not a valid one.
+    Malformed {
+        /// 1-based line number of the offending line.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A well-formed block with a `metadata_version` we do not know.
+    Unsupported {
+        /// The version found.
+        version: String,
+    },
+}

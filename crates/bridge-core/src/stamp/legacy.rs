@@ -2,8 +2,7 @@
 //! ONEX_METADATA_END -->` block appended after the content and a blank line. Recognised for
 //! validation and replaced on restamp; never written.
 
-use super::fields::{ParsedStamp, StampFormat};
-use super::locate::Located;
+use super::fields::{Located, ParsedStamp, StampFormat};
 use crate::hash::Blake3Hex;
 
 const START: &[u8] = b"<!-- ONEX_METADATA_START -->";

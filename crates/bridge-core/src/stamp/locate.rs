@@ -3,7 +3,7 @@
 
 use chrono::DateTime;
 
-use super::fields::{ParsedStamp, StampFormat};
+use super::fields::{Located, ParsedStamp, StampFormat};
 use super::legacy;
 use super::syntax::{
     begin_marker, checksum, end_marker, field_prefix, lightweight_delims, unescape,
@@ -53,34 +53,6 @@ pub(crate) fn insertion_point(content: &[u8]) -> (usize, Form) {
         }
     }
     (bom, Form::LineFirst)
-}
-
-/// The outcome of looking for a stamp.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Located {
-    /// No stamp at the stamp position.
-    NoStamp,
-    /// A well-formed stamp occupying `start..end` of the content.
-    Found {
-        /// First byte of the stamp (including its own newlines).
-        start: usize,
-        /// One past its last byte.
-        end: usize,
-        /// What it says.
-        stamp: Box<ParsedStamp>,
-    },
-    /// Something that starts like a stamp but is not a valid one.
-    Malformed {
-        /// 1-based line number of the offending line.
-        line: usize,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// A well-formed block with a `metadata_version` we do not know.
-    Unsupported {
-        /// The version found.
-        version: String,
-    },
 }
 
 /// Looks for a stamp in `content` (O.N.E. v0.1 at the top, else the original's formats).

@@ -16,8 +16,8 @@ mod syntax;
 mod validate;
 
 pub use apply::{reapply, stamp, Original, StampRequest, Stamped};
-pub use fields::{ParsedStamp, StampFields, StampFormat};
-pub use locate::{locate, remove, Located};
+pub use fields::{Located, ParsedStamp, StampFields, StampFormat};
+pub use locate::{locate, remove};
 pub use render::{insert, newline_of, render_block, render_sidecar};
 pub use validate::{validate, validate_sidecar, Reason, Validation};
 

@@ -2,8 +2,8 @@
 
 use serde::Serialize;
 
-use super::fields::{ParsedStamp, StampFormat};
-use super::locate::{locate, parse_fields, FieldError, Located};
+use super::fields::{Located, ParsedStamp, StampFormat};
+use super::locate::{locate, parse_fields, FieldError};
 use crate::hash::{hash_bytes, Blake3Hex};
 
 /// Why content is or is not validly stamped.

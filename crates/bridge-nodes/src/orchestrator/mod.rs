@@ -11,7 +11,6 @@ pub use run::stamp_created;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use bridge_core::contract::OrchestratorContract;
 use bridge_core::fsm::Fsm;
 use bridge_core::stamp::{Original, StampRequest, Stamped};
@@ -19,35 +18,8 @@ use bridge_core::{EventTopics, Namespace, RelativePath, StampType};
 use bridge_store::{StampRecord, Store, WorkflowRecord};
 use uuid::Uuid;
 
-pub use crate::intelligence::IntelligenceError;
+pub use crate::intelligence::{Intelligence, IntelligenceError, IntelligenceStatus};
 use crate::Result;
-
-/// The optional intelligence service (`--onextree-url`).
-#[async_trait]
-pub trait Intelligence: Send + Sync {
-    /// Analyses content; the error says why it failed (timeout, breaker open, …).
-    async fn analyze(
-        &self,
-        content: &[u8],
-    ) -> std::result::Result<serde_json::Value, IntelligenceError>;
-
-    /// Breaker state and last failure, for `/health` and metrics.
-    fn status(&self) -> IntelligenceStatus {
-        IntelligenceStatus {
-            breaker: breaker::BreakerState::Closed,
-            last_error: None,
-        }
-    }
-}
-
-/// What `/health` says about the intelligence service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IntelligenceStatus {
-    /// The circuit breaker's state.
-    pub breaker: breaker::BreakerState,
-    /// The last call's failure, cleared by a success.
-    pub last_error: Option<String>,
-}
 
 /// A validated stamping request.
 #[derive(Clone, Debug)]

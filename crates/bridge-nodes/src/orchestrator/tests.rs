@@ -8,6 +8,8 @@ use bridge_core::contract::{builtin::Builtin, load, StepName};
 use bridge_core::{Namespace, RelativePath, StampType};
 use bridge_store::{SqliteStore, Store};
 
+use async_trait::async_trait;
+
 use super::step::StepFailure;
 use super::*;
 use crate::NodeError;
