@@ -96,14 +96,15 @@ async fn relay_rate(brokers: &str, topic: &str) -> f64 {
     let topics = vec![spec(topic), spec(&format!("{topic}.dlq"))];
     ensure_topics(brokers, &topics).await.unwrap();
     let relay = Relay::new(store.clone(), RelayConfig::new(brokers), topics);
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stop_rx = stop.clone();
     let started = Instant::now();
     let task = tokio::spawn(relay.run(stop_rx));
     while store.pending_events().await.unwrap() > 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let rate = total as f64 / started.elapsed().as_secs_f64();
-    stop.send(true).unwrap();
+    stop.cancel();
     task.await.unwrap();
     rate
 }

@@ -15,7 +15,7 @@ use chrono::Utc;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::admin::{client_config, ensure_topics};
@@ -86,16 +86,16 @@ impl DlqMonitor {
     }
 
     /// Runs until `stop` turns true; reconnects with a pause after errors.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        while !*stop.borrow() {
-            if let Err(e) = self.watch(&mut stop).await {
+    pub async fn run(self, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            if let Err(e) = self.watch(&stop).await {
                 tracing::warn!(error = %e, "dlq monitor failed; retrying");
-                let _ = tokio::time::timeout(Duration::from_secs(2), stop.changed()).await;
+                let _ = tokio::time::timeout(Duration::from_secs(2), stop.cancelled()).await;
             }
         }
     }
 
-    async fn watch(&self, stop: &mut watch::Receiver<bool>) -> Result<()> {
+    async fn watch(&self, stop: &CancellationToken) -> Result<()> {
         ensure_topics(
             &self.config.brokers,
             &[TopicSpec {
@@ -127,7 +127,7 @@ impl DlqMonitor {
         loop {
             let message = tokio::select! {
                 m = consumer.recv() => m?,
-                _ = stop.changed() => return Ok(()),
+                () = stop.cancelled() => return Ok(()),
             };
             let before = self.stats.total.load(Ordering::Relaxed);
             let total = self.stats.count(message.topic());

@@ -16,7 +16,7 @@ use bridge_core::topics::{dlq_of, TopicSpec};
 use bridge_store::{Delivery, OutboxRow, Store};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::admin::{client_config, ensure_topics};
 use crate::Result;
@@ -148,11 +148,11 @@ impl Relay {
 
     /// Runs until `stop` turns true, then relays what is already claimable once more (bounded
     /// by the message timeout) and returns.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    pub async fn run(self, stop: CancellationToken) {
         let mut producer: Option<FutureProducer> = None;
         let mut backoff = Duration::from_millis(100);
         loop {
-            let stopping = *stop.borrow();
+            let stopping = stop.is_cancelled();
             let progressed = match self.round(&mut producer).await {
                 Ok(n) => {
                     backoff = Duration::from_millis(100);
@@ -165,7 +165,7 @@ impl Relay {
                     if stopping {
                         return;
                     }
-                    let _ = tokio::time::timeout(backoff, stop.changed()).await;
+                    let _ = tokio::time::timeout(backoff, stop.cancelled()).await;
                     backoff = (backoff * 2).min(self.config.max_backoff);
                     continue;
                 }
@@ -174,7 +174,7 @@ impl Relay {
                 return;
             }
             if !progressed {
-                let _ = tokio::time::timeout(self.config.idle_poll, stop.changed()).await;
+                let _ = tokio::time::timeout(self.config.idle_poll, stop.cancelled()).await;
             }
         }
     }

@@ -146,7 +146,8 @@ async fn reduce(store: &Arc<dyn Store>) -> f64 {
     contract.aggregation.window_ms = 1_000;
     let reducer = Reducer::new(store.clone(), contract).unwrap();
     let status = reducer.status();
-    let (stop, rx) = tokio::sync::watch::channel(false);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let rx = stop.clone();
     let source = LogSource::new(store.clone()).await.unwrap();
     let started = Instant::now();
     let task = tokio::spawn(reducer.run(source, rx));
@@ -154,7 +155,7 @@ async fn reduce(store: &Arc<dyn Store>) -> f64 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let secs = started.elapsed().as_secs_f64();
-    stop.send(true).unwrap();
+    stop.cancel();
     task.await.unwrap();
     let total: i64 = store
         .list_namespace_states(None, 1000)

@@ -154,6 +154,10 @@ pub(crate) struct ServeArgs {
         value_name = "EVENT_TYPE"
     )]
     pub(crate) fault_exit_after_publish: Option<String>,
+    /// Fault injection for supervision tests: the background task of this name (`reducer`,
+    /// `relay`, `dlq-monitor`, `registry-sweeper`, `own-nodes`) panics shortly after start.
+    #[arg(long, env = "ONEX_FAULT_PANIC_TASK", hide = true, value_name = "TASK")]
+    pub(crate) fault_panic_task: Option<String>,
     /// Prefix of event topic names.
     #[arg(long = "env", env = "ONEX_ENV", default_value = "dev")]
     pub(crate) environment: String,

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use bridge_core::contract::ReducerContract;
 use bridge_store::{CursorMove, NamespaceState, Reduction, ReductionOutcome, Store};
-use tokio::sync::watch;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::status::{ReducerState, ReducerStatus};
 use super::{Aggregator, StatsCache};
@@ -138,7 +138,7 @@ impl Reducer {
     }
 
     /// Runs until `stop` turns true, then saves the open window once and returns.
-    pub async fn run<S: Source>(self, mut source: S, mut stop: watch::Receiver<bool>) {
+    pub async fn run<S: Source>(self, mut source: S, stop: CancellationToken) {
         let spec = &self.contract.aggregation;
         let window_len = Duration::from_millis(spec.window_ms);
         let batch = spec.batch_size as usize;
@@ -146,14 +146,14 @@ impl Reducer {
         let mut backoff = BACKOFF_MIN;
         let mut lag_at = Instant::now();
         self.update_lag(&mut source).await;
-        while !*stop.borrow() {
+        while !stop.is_cancelled() {
             let wait = window
                 .closes_at
                 .map_or(IDLE_POLL, |t| t.saturating_duration_since(Instant::now()))
                 .min(IDLE_POLL);
             let polled = tokio::select! {
                 r = source.poll(batch, wait) => r,
-                _ = stop.changed() => break,
+                () = stop.cancelled() => break,
             };
             match polled {
                 Ok(events) => {
@@ -165,14 +165,14 @@ impl Reducer {
                 Err(e) => {
                     tracing::warn!(error = %e, "reducer cannot read its source; retrying");
                     self.status.set_error(Some(format!("read: {e}")));
-                    sleep_or_stop(backoff, &mut stop).await;
+                    sleep_or_stop(backoff, &stop).await;
                     backoff = (backoff * 2).min(BACKOFF_MAX);
                     continue;
                 }
             }
             if window.closes_at.is_some_and(|t| Instant::now() >= t) {
                 let w = std::mem::take(&mut window);
-                self.close(w, &mut source, &mut stop).await;
+                self.close(w, &mut source, &stop).await;
                 lag_at = Instant::now();
             } else if lag_at.elapsed() >= LAG_EVERY {
                 self.update_lag(&mut source).await;
@@ -181,13 +181,13 @@ impl Reducer {
         }
         if window.is_open() {
             // Shutdown: one try at saving the open window (its events are re-read otherwise).
-            self.close(window, &mut source, &mut stop).await;
+            self.close(window, &mut source, &stop).await;
         }
         self.status.set_state(ReducerState::Idle);
     }
 
     /// Saves a closed window and reports the result.
-    async fn close<S: Source>(&self, w: Window, source: &mut S, stop: &mut watch::Receiver<bool>) {
+    async fn close<S: Source>(&self, w: Window, source: &mut S, stop: &CancellationToken) {
         self.status.set_state(ReducerState::Persisting);
         let events = w.events;
         match self.save(w, stop).await {
@@ -210,7 +210,7 @@ impl Reducer {
     }
 
     /// The save loop of one window.
-    async fn save(&self, mut w: Window, stop: &mut watch::Receiver<bool>) -> Saved {
+    async fn save(&self, mut w: Window, stop: &CancellationToken) -> Saved {
         let deltas = w.agg.take();
         let cursors: Vec<CursorMove> = std::mem::take(&mut w.moves).into_values().collect();
         let names: Vec<String> = deltas.iter().map(|(ns, _)| ns.clone()).collect();
@@ -268,7 +268,7 @@ impl Reducer {
                 Err(e) => {
                     tracing::warn!(error = %e, "reducer cannot save its window; retrying");
                     self.status.set_error(Some(format!("save: {e}")));
-                    if *stop.borrow() {
+                    if stop.is_cancelled() {
                         return Saved::Abandoned;
                     }
                     sleep_or_stop(backoff, stop).await;
@@ -289,9 +289,9 @@ impl Reducer {
     }
 }
 
-async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) {
+async fn sleep_or_stop(d: Duration, stop: &CancellationToken) {
     tokio::select! {
         _ = tokio::time::sleep(d) => {}
-        _ = stop.changed() => {}
+        () = stop.cancelled() => {}
     }
 }

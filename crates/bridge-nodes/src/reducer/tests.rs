@@ -16,7 +16,7 @@ use bridge_store::{
     WorkflowRecord,
 };
 use chrono::DateTime;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::*;
@@ -129,12 +129,13 @@ fn start(
     window_ms: u64,
 ) -> (
     Arc<ReducerStatus>,
-    watch::Sender<bool>,
+    CancellationToken,
     tokio::task::JoinHandle<()>,
 ) {
     let r = Reducer::new(store.clone(), contract(window_ms)).unwrap();
     let status = r.status();
-    let (stop, rx) = watch::channel(false);
+    let stop = CancellationToken::new();
+    let rx = stop.clone();
     let store = store.clone();
     let task = tokio::spawn(async move {
         let source = LogSource::new(store).await.unwrap();
@@ -157,7 +158,7 @@ async fn aggregates_equal_a_recount_after_a_random_mix() {
         status.items.load(Relaxed) == created as u64 && status.lag.load(Relaxed) == 0
     })
     .await;
-    stop.send(true).unwrap();
+    stop.cancel();
     task.await.unwrap();
     for (ns, w) in &want {
         assert_eq!(&counted(&*store, ns).await, w, "namespace {ns}");
@@ -199,7 +200,7 @@ async fn a_reducer_killed_mid_window_restarts_without_double_counting() {
         status.lag.load(Relaxed) == 0 && status.items.load(Relaxed) > 0
     })
     .await;
-    stop.send(true).unwrap();
+    stop.cancel();
     task.await.unwrap();
     for (ns, w) in &want {
         assert_eq!(&counted(&*store, ns).await, w, "namespace {ns}");
@@ -222,7 +223,7 @@ async fn stopping_saves_the_open_window() {
     })
     .await;
     until("all read", || status.lag.load(Relaxed) > 0).await;
-    stop.send(true).unwrap();
+    stop.cancel();
     task.await.unwrap();
     for (ns, w) in &want {
         assert_eq!(&counted(&*store, ns).await, w, "namespace {ns}");
@@ -424,12 +425,13 @@ async fn run_source(
     window_ms: u64,
 ) -> (
     Arc<ReducerStatus>,
-    watch::Sender<bool>,
+    CancellationToken,
     tokio::task::JoinHandle<()>,
 ) {
     let r = Reducer::new(store, contract(window_ms)).unwrap();
     let status = r.status();
-    let (stop, rx) = watch::channel(false);
+    let stop = CancellationToken::new();
+    let rx = stop.clone();
     (status, stop, tokio::spawn(r.run(source, rx)))
 }
 
@@ -443,7 +445,7 @@ async fn a_version_conflict_is_retried_from_fresh_state() {
     let (status, stop, task) =
         run_source(store.clone(), VecSource::new("test:a", "shared", 5), 10).await;
     until("saved", || status.items.load(Relaxed) == 5).await;
-    stop.send(true).unwrap();
+    stop.cancel();
     task.await.unwrap();
     assert_eq!(status.conflicts.load(Relaxed), 1);
     let s = store.get_namespace_state("shared").await.unwrap().unwrap();
@@ -469,8 +471,8 @@ async fn two_reducers_racing_on_one_namespace_both_land() {
         a.items.load(Relaxed) == 700 && b.items.load(Relaxed) == 500
     })
     .await;
-    stop_a.send(true).unwrap();
-    stop_b.send(true).unwrap();
+    stop_a.cancel();
+    stop_b.cancel();
     task_a.await.unwrap();
     task_b.await.unwrap();
     let s = store.get_namespace_state("shared").await.unwrap().unwrap();

@@ -19,7 +19,7 @@ use bridge_core::event::{NodeDeregistered, NodeHealthChanged, NodeRegistered, Pa
 use bridge_core::EventTopics;
 use bridge_store::{EventRow, NodeRecord, Store, StoreError};
 use chrono::{DateTime, SubsecRound, Utc};
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 pub use own::{keep_registered, register_all};
@@ -376,13 +376,13 @@ impl Registry {
     }
 
     /// Sweeps once per heartbeat interval until `stop` turns true.
-    pub async fn run_sweeper(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
+    pub async fn run_sweeper(self: Arc<Self>, stop: CancellationToken) {
         let mut tick = tokio::time::interval(self.heartbeat_interval());
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
-                _ = stop.changed() => return,
+                () = stop.cancelled() => return,
             }
             match self.sweep().await {
                 Ok(s) if s != Sweep::default() => {

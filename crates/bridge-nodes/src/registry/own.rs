@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{Registration, Registry, RegistryError};
@@ -29,7 +29,7 @@ pub async fn keep_registered(
     registry: Arc<Registry>,
     nodes: Vec<Registration>,
     mut registered: Vec<bool>,
-    mut stop: watch::Receiver<bool>,
+    stop: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(registry.heartbeat_interval());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -37,7 +37,7 @@ pub async fn keep_registered(
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = stop.changed() => break,
+            () = stop.cancelled() => break,
         }
         for (n, done) in nodes.iter().zip(registered.iter_mut()) {
             let cid = Uuid::now_v7();

@@ -1,4 +1,7 @@
-//! `serve`: the HTTP API over the configured store, with graceful shutdown.
+//! `serve`: the HTTP API over the configured store and the supervised background tasks, in
+//! three steps: [`build`] (everything checked, nothing running), [`start`] (tasks spawned,
+//! nodes registered, listener serving) and [`Running::until_stopped`] (a signal or a failed
+//! task, then a staged drain).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -8,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bridge_api::{router, ApiConfig, App, Metrics};
+use bridge_core::topics::TopicSpec;
 use bridge_core::EventType;
 use bridge_events::monitor::{DlqMonitor, MonitorConfig};
 use bridge_events::{KafkaSource, Relay, RelayConfig};
@@ -15,10 +19,15 @@ use bridge_nodes::reducer::{LogSource, Reducer};
 use bridge_nodes::registry::{keep_registered, register_all, Registration, Registry, StoreNodes};
 use bridge_nodes::{OnextreeClient, Orchestrator};
 use bridge_store::{Observed, Store};
+use futures_util::future::BoxFuture;
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::open_store;
 use crate::cli::ServeArgs;
+use crate::supervisor::Supervisor;
 
 /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,6 +35,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 const REDUCER_SAVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the relay's last pass may take at shutdown.
 const RELAY_FLUSH_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long this process's nodes may take to leave the registry at shutdown.
+const REGISTRY_LEAVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
     if !args.bind.ip().is_loopback() && args.api_keys.is_empty() && !args.allow_unauthenticated {
@@ -45,7 +56,46 @@ fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `serve`: build everything (refusing bad configuration before anything starts), start the
+/// background tasks and the listener, then run until a signal or a task failure and drain.
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let service = build(args).await?;
+    let running = start(service).await?;
+    Ok(running.until_stopped().await)
+}
+
+/// Where the reducer reads from: the local log, or a Kafka group joined once it runs.
+enum ReducerInput {
+    Log(LogSource),
+    Kafka {
+        brokers: String,
+        env: String,
+        topic: TopicSpec,
+    },
+}
+
+/// The relay and the DLQ monitor (Kafka mode only).
+struct Delivery {
+    relay: Relay,
+    monitor: DlqMonitor,
+}
+
+/// Everything `serve` runs, built and checked; nothing running yet.
+struct Service {
+    store: Arc<dyn Store>,
+    app: App,
+    reducer: Reducer,
+    reducer_input: ReducerInput,
+    delivery: Option<Delivery>,
+    registry: Arc<Registry>,
+    listener: TcpListener,
+    backend: &'static str,
+    auth: &'static str,
+    /// Fault injection: the background task of this name panics shortly after it starts.
+    fault_panic_task: Option<String>,
+}
+
+async fn build(args: ServeArgs) -> anyhow::Result<Service> {
     check_args(&args)?;
     super::backend(&args.store)?;
     // Refuse to start on an invalid contract, before touching the database.
@@ -72,7 +122,6 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         "on"
     };
-    let store_backend = store.backend();
     let mut orchestrator = Orchestrator::new(
         store.clone(),
         contracts.orchestrator.clone(),
@@ -80,11 +129,9 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     )
     .context("orchestrator contract")?;
     if let Some(url) = &args.onextree_url {
-        let client = OnextreeClient::new(url, &contracts.orchestrator.routing.services.onextree)
-            .map_err(|e| anyhow::anyhow!(e))?;
+        let client = OnextreeClient::new(url, &contracts.orchestrator.routing.services.onextree)?;
         orchestrator = orchestrator.with_intelligence(Arc::new(client));
     }
-    let app_backend = store_backend;
     let registry = Arc::new(Registry::new(
         Arc::new(StoreNodes(store.clone())),
         contracts.registry.clone(),
@@ -92,44 +139,23 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     ));
     let mut app = App::new(orchestrator, registry.clone(), config, metrics);
     // The reducer: STAMP_CREATED events into per-namespace aggregates, in the background.
-    let reducer =
-        Reducer::new(store.clone(), contracts.reducer.clone()).map_err(|e| anyhow::anyhow!(e))?;
+    let reducer = Reducer::new(store.clone(), contracts.reducer.clone())?;
     app = app.with_reducer(reducer.status(), reducer.cache());
-    let (reducer_stop, reducer_stop_rx) = tokio::sync::watch::channel(false);
-    let reducer_task = match &args.kafka_brokers {
+    let reducer_input = match &args.kafka_brokers {
         // Kafka mode: a consumer group member on the STAMP_CREATED topic.
-        Some(brokers) => {
-            let topic = stamp_created_topic(&contracts, &args.environment)?;
-            let (store, brokers, env) = (store.clone(), brokers.clone(), args.environment.clone());
-            tokio::spawn(async move {
-                let mut stop = reducer_stop_rx.clone();
-                let source = loop {
-                    match KafkaSource::new(store.clone(), &brokers, &env, &topic).await {
-                        Ok(s) => break s,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "reducer cannot join its consumer group yet; retrying");
-                            if tokio::time::timeout(Duration::from_secs(2), stop.changed())
-                                .await
-                                .is_ok()
-                            {
-                                return;
-                            }
-                        }
-                    }
-                };
-                reducer.run(source, reducer_stop_rx).await
-            })
-        }
-        None => {
-            let source = LogSource::new(store.clone())
+        Some(brokers) => ReducerInput::Kafka {
+            brokers: brokers.clone(),
+            env: args.environment.clone(),
+            topic: stamp_created_topic(&contracts, &args.environment)?,
+        },
+        None => ReducerInput::Log(
+            LogSource::new(store.clone())
                 .await
-                .map_err(|e| anyhow::anyhow!("reducer cannot read its cursor: {e}"))?;
-            tokio::spawn(reducer.run(source, reducer_stop_rx))
-        }
+                .context("reducer cannot read its cursor")?,
+        ),
     };
     // The relay: committed outbox rows to Kafka, in the background (requests never wait on it).
-    let (relay_stop, relay_stop_rx) = tokio::sync::watch::channel(false);
-    let mut relay_task = None;
+    let mut delivery = None;
     if let Some(brokers) = &args.kafka_brokers {
         let topics = super::topics::catalogue(&contracts, &args.environment)?;
         let mut config = RelayConfig::new(brokers.as_str());
@@ -140,86 +166,221 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.fault_exit_after_publish = args.fault_exit_after_publish.clone();
         let relay = Relay::new(store.clone(), config, topics);
         app = app.with_relay(relay.stats());
-        relay_task = Some(tokio::spawn(relay.run(relay_stop_rx.clone())));
         let monitor = DlqMonitor::new(MonitorConfig {
             brokers: brokers.clone(),
             env: args.environment.clone(),
             threshold: args.dlq_alert_threshold,
         });
         app = app.with_dlq_monitor(monitor.stats());
-        tokio::spawn(monitor.run(relay_stop_rx));
         tracing::info!(%brokers, "relaying events to Kafka");
+        delivery = Some(Delivery { relay, monitor });
     }
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
-    let addr = listener.local_addr()?;
+    let backend = store.backend();
+    Ok(Service {
+        store,
+        app,
+        reducer,
+        reducer_input,
+        delivery,
+        registry,
+        listener,
+        backend,
+        auth,
+        fault_panic_task: args.fault_panic_task,
+    })
+}
+
+/// Shutdown stages, in the order they are stopped after the listener has drained.
+struct Stages {
+    registry: CancellationToken,
+    reducer: CancellationToken,
+    delivery: CancellationToken,
+}
+
+/// A started service: the listener's task and the supervised background tasks.
+struct Running {
+    tasks: Supervisor,
+    stages: Stages,
+    server: JoinHandle<std::io::Result<()>>,
+    server_stop: oneshot::Sender<()>,
+}
+
+async fn start(s: Service) -> anyhow::Result<Running> {
+    let mut tasks = Supervisor::new();
+    let stages = Stages {
+        registry: tasks.stage(),
+        reducer: tasks.stage(),
+        delivery: tasks.stage(),
+    };
+    let fault = s.fault_panic_task.clone();
+    let mut spawn = |name: &'static str, task: BoxFuture<'static, ()>| {
+        if fault.as_deref() == Some(name) {
+            tasks.spawn(name, async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                panic!("fault injection: {name} panics");
+            });
+        } else {
+            tasks.spawn(name, task);
+        }
+    };
+    let stop = stages.reducer.clone();
+    let reducer = s.reducer;
+    match s.reducer_input {
+        ReducerInput::Log(source) => spawn("reducer", Box::pin(reducer.run(source, stop))),
+        ReducerInput::Kafka {
+            brokers,
+            env,
+            topic,
+        } => {
+            let store = s.store.clone();
+            spawn(
+                "reducer",
+                Box::pin(async move {
+                    let source = loop {
+                        match KafkaSource::new(store.clone(), &brokers, &env, &topic).await {
+                            Ok(s) => break s,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "reducer cannot join its consumer group yet; retrying");
+                                if tokio::time::timeout(Duration::from_secs(2), stop.cancelled())
+                                    .await
+                                    .is_ok()
+                                {
+                                    return;
+                                }
+                            }
+                        }
+                    };
+                    reducer.run(source, stop).await
+                }),
+            );
+        }
+    }
+    let kafka = s.delivery.is_some();
+    if let Some(d) = s.delivery {
+        spawn("relay", Box::pin(d.relay.run(stages.delivery.clone())));
+        spawn(
+            "dlq-monitor",
+            Box::pin(d.monitor.run(stages.delivery.clone())),
+        );
+    }
+    let addr = s.listener.local_addr()?;
     // The registry: its sweeper, and this process's own nodes (registered before we announce
     // ourselves, so a ready service is also a registered one).
-    let (registry_stop, registry_stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(registry.clone().run_sweeper(registry_stop_rx.clone()));
-    let own = own_nodes(&addr, args.kafka_brokers.is_some(), app_backend);
-    let registered = register_all(&registry, &own).await;
-    let own_task = tokio::spawn(keep_registered(registry, own, registered, registry_stop_rx));
+    spawn(
+        "registry-sweeper",
+        Box::pin(s.registry.clone().run_sweeper(stages.registry.clone())),
+    );
+    let own = own_nodes(&addr, kafka, s.backend);
+    let registered = register_all(&s.registry, &own).await;
+    spawn(
+        "own-nodes",
+        Box::pin(keep_registered(
+            s.registry,
+            own,
+            registered,
+            stages.registry.clone(),
+        )),
+    );
 
     // The first stdout line tells scripts (and tests binding port 0) where we listen.
     println!("listening on http://{addr}");
     std::io::stdout().flush()?;
-    tracing::info!(%addr, backend = app_backend, auth, "omninode-bridge serving");
+    tracing::info!(%addr, backend = s.backend, auth = s.auth, "omninode-bridge serving");
 
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (server_stop, stop_rx) = oneshot::channel::<()>();
     let server = axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        s.listener,
+        router(s.app).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         let _ = stop_rx.await;
     });
-    let mut server = tokio::spawn(async move { server.await });
-    tokio::select! {
-        res = &mut server => {
-            res.context("server task failed")?.context("server failed")?;
-            return Ok(ExitCode::SUCCESS);
+    Ok(Running {
+        tasks,
+        stages,
+        server: tokio::spawn(async move { server.await }),
+        server_stop,
+    })
+}
+
+/// Exit code of a process whose background task failed (BSD's EX_SOFTWARE).
+const TASK_FAILED: u8 = 70;
+
+impl Running {
+    /// Serves until SIGTERM/SIGINT or a failed background task, then drains in stages.
+    async fn until_stopped(mut self) -> ExitCode {
+        let mut failures = Vec::new();
+        tokio::select! {
+            res = &mut self.server => {
+                // The listener only ends on its own when accepting fails for good.
+                tracing::error!(result = ?res, "the HTTP server stopped");
+                failures.push("the HTTP server stopped".to_owned());
+            }
+            sig = shutdown_signal() => tracing::info!(signal = sig, "shutting down: draining in-flight requests"),
+            Some(f) = self.tasks.next_failure() => {
+                tracing::error!(task = f.name, failure = %f.how, "a background task failed; shutting down");
+                failures.push(f.to_string());
+            }
         }
-        sig = shutdown_signal() => tracing::info!(signal = sig, "shutting down: draining in-flight requests"),
-    }
-    let _ = stop_tx.send(());
-    match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
-        Ok(res) => res
-            .context("server task failed")?
-            .context("server failed")?,
-        Err(_) => {
-            tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting")
+        self.drain().await;
+        failures.extend(self.tasks.failures().iter().map(ToString::to_string));
+        if failures.is_empty() {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        } else {
+            for f in &failures {
+                eprintln!("error: {f}");
+            }
+            ExitCode::from(TASK_FAILED)
         }
     }
-    // Our nodes leave the registry (NODE_DEREGISTERED, before the relay's last pass).
-    let _ = registry_stop.send(true);
-    if tokio::time::timeout(Duration::from_secs(5), own_task)
-        .await
-        .is_err()
-    {
-        tracing::warn!("could not deregister this process's nodes in time");
-    }
-    // The open window is saved (once) rather than re-read at the next start.
-    let _ = reducer_stop.send(true);
-    if tokio::time::timeout(REDUCER_SAVE_TIMEOUT, reducer_task)
-        .await
-        .is_err()
-    {
-        tracing::warn!("the reducer did not save its window within {REDUCER_SAVE_TIMEOUT:?}; its events are read again at the next start");
-    }
-    if let Some(task) = relay_task {
-        // One last pass over what is committed; rows left behind stay pending for next time.
-        let _ = relay_stop.send(true);
-        if tokio::time::timeout(RELAY_FLUSH_TIMEOUT, task)
+
+    async fn drain(&mut self) {
+        let _ = std::mem::replace(&mut self.server_stop, oneshot::channel().0).send(());
+        if !self.server.is_finished() {
+            match tokio::time::timeout(DRAIN_TIMEOUT, &mut self.server).await {
+                Ok(Ok(Err(e))) => tracing::error!(error = %e, "server failed while draining"),
+                Ok(_) => {}
+                Err(_) => tracing::warn!(
+                    "in-flight requests did not finish within {DRAIN_TIMEOUT:?}; exiting"
+                ),
+            }
+        }
+        let t = &mut self.tasks;
+        // Our nodes leave the registry (NODE_DEREGISTERED, before the relay's last pass).
+        if !t
+            .stop(
+                &self.stages.registry,
+                &["registry-sweeper", "own-nodes"],
+                REGISTRY_LEAVE_TIMEOUT,
+            )
             .await
-            .is_err()
+        {
+            tracing::warn!("could not deregister this process's nodes in time");
+        }
+        // The open window is saved (once) rather than re-read at the next start.
+        if !t
+            .stop(&self.stages.reducer, &["reducer"], REDUCER_SAVE_TIMEOUT)
+            .await
+        {
+            tracing::warn!("the reducer did not save its window within {REDUCER_SAVE_TIMEOUT:?}; its events are read again at the next start");
+        }
+        // One last pass over what is committed; rows left behind stay pending for next time.
+        if !t
+            .stop(
+                &self.stages.delivery,
+                &["relay", "dlq-monitor"],
+                RELAY_FLUSH_TIMEOUT,
+            )
+            .await
         {
             tracing::warn!("the relay did not finish within {RELAY_FLUSH_TIMEOUT:?}; pending events stay in the outbox");
         }
+        t.cancel_all();
     }
-    tracing::info!("stopped");
-    Ok(ExitCode::SUCCESS)
 }
 
 /// This process's nodes: the orchestrator, the reducer, and the relay with Kafka. Ids carry
@@ -247,7 +408,7 @@ fn own_nodes(addr: &SocketAddr, kafka: bool, backend: &str) -> Vec<Registration>
 fn stamp_created_topic(
     contracts: &bridge_core::contract::Contracts,
     env: &str,
-) -> anyhow::Result<bridge_core::topics::TopicSpec> {
+) -> anyhow::Result<TopicSpec> {
     let topics = contracts.orchestrator.events.for_env(env);
     let name = topics
         .get(EventType::StampCreated)

@@ -103,6 +103,11 @@ impl Server {
         Server::spawn_with(data_dir, None, &[], Some(log))
     }
 
+    /// [`Server::start_logging`] with extra `serve` flags.
+    pub(crate) fn start_logging_with(data_dir: &Path, log: &Path, flags: &[&str]) -> Server {
+        Server::spawn_with(data_dir, None, flags, Some(log))
+    }
+
     fn spawn(data_dir: &Path, database_url: Option<String>, flags: &[&str]) -> Server {
         Server::spawn_with(data_dir, database_url, flags, None)
     }

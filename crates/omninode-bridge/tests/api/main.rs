@@ -16,3 +16,4 @@ mod persistence;
 mod postgres;
 mod reducer;
 mod registry;
+mod supervision;
