@@ -345,6 +345,11 @@ pub struct CodegenTopic {
     schema_json: fn() -> serde_json::Value,
 }
 
+/// Why a payload does not fit its topic's schema (the message names the field path).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SchemaError(pub String);
+
 /// The ids a valid payload carries: its correlation id (if any) and session id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Keys {
@@ -540,8 +545,8 @@ impl CodegenTopic {
     }
 
     /// Checks `payload` against the topic's type; its ids, or the error with the field path.
-    pub fn validate(&self, payload: &serde_json::Value) -> Result<Keys, String> {
-        (self.validate)(payload)
+    pub fn validate(&self, payload: &serde_json::Value) -> Result<Keys, SchemaError> {
+        (self.validate)(payload).map_err(SchemaError)
     }
 
     /// The payload's JSON Schema (draft 2020-12 compatible, as OpenAPI 3.1 emits it).
@@ -642,7 +647,7 @@ mod tests {
             ),
         ];
         for (topic, payload, want) in cases {
-            let e = find(topic).validate(&payload).unwrap_err();
+            let e = find(topic).validate(&payload).unwrap_err().0;
             assert!(e.contains(want), "{topic}: {e} (wanted {want})");
         }
     }

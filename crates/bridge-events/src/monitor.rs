@@ -35,6 +35,11 @@ pub struct MonitorConfig {
     pub threshold: u64,
 }
 
+impl MonitorConfig {
+    /// DLQ messages (all dead-letter topics together) that trigger one alert (SPEC §7).
+    pub const DEFAULT_THRESHOLD: u64 = 10;
+}
+
 /// Counts for metrics and health.
 #[derive(Debug, Default)]
 pub struct DlqStats {

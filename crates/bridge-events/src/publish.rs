@@ -45,7 +45,7 @@ pub async fn publish(brokers: &str, topic: &CodegenTopic, raw: &str) -> Result<P
     let producer: FutureProducer = config.create()?;
     let checked = serde_json::from_str::<serde_json::Value>(raw)
         .map_err(|e| format!("not JSON: {e}"))
-        .and_then(|v| topic.validate(&v).map(|keys| (v, keys)));
+        .and_then(|v| topic.validate(&v).map(|keys| (v, keys)).map_err(|e| e.0));
     match checked {
         Ok((payload, keys)) => {
             let correlation = keys.correlation_id.unwrap_or_else(Uuid::new_v4);

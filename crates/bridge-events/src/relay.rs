@@ -47,15 +47,22 @@ pub struct RelayConfig {
 }
 
 impl RelayConfig {
+    /// How long a claim keeps other relays off outbox rows (ms).
+    pub const DEFAULT_LEASE_MS: u64 = 60_000;
+    /// librdkafka's `message.timeout.ms` (ms).
+    pub const DEFAULT_MESSAGE_TIMEOUT_MS: u64 = 10_000;
+    /// Largest event sent; a larger one is dead-lettered (bytes).
+    pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 1_000_000;
+
     /// Defaults for `brokers`.
     pub fn new(brokers: impl Into<String>) -> Self {
         Self {
             brokers: brokers.into(),
             batch: 500,
-            lease: Duration::from_secs(60),
-            message_timeout: Duration::from_secs(10),
+            lease: Duration::from_millis(Self::DEFAULT_LEASE_MS),
+            message_timeout: Duration::from_millis(Self::DEFAULT_MESSAGE_TIMEOUT_MS),
             max_attempts: 20,
-            max_message_bytes: 1_000_000,
+            max_message_bytes: Self::DEFAULT_MAX_MESSAGE_BYTES as usize,
             idle_poll: Duration::from_millis(50),
             max_backoff: Duration::from_secs(5),
             fault_exit_after_publish: None,

@@ -6,6 +6,7 @@
 //! behind a circuit breaker) implements the same trait with the same behaviour.
 
 mod batch;
+mod database_url;
 mod error;
 mod model;
 mod observed;
@@ -16,6 +17,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 use bridge_core::Blake3Hex;
 
+pub use database_url::DatabaseUrl;
 pub use error::{Result, StoreError};
 pub use model::{
     CursorMove, Delivery, EventRow, LoggedEvent, NamespaceState, NodeRecord, OutboxRow, Position,

@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use bridge_api::{ApiKey, RateLimit, DEFAULT_MAX_CONTENT_BYTES, DEFAULT_MAX_UPLOAD_BYTES};
+use bridge_events::monitor::MonitorConfig;
+use bridge_events::RelayConfig;
+use bridge_store::{DatabaseUrl, PgOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// OmniNode Bridge: verifiable identity for every file.
@@ -106,18 +109,18 @@ pub(crate) struct StoreArgs {
     pub(crate) data_dir: PathBuf,
     /// `postgres://…` selects PostgreSQL; unset → SQLite in the data dir.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub(crate) database_url: Option<String>,
+    pub(crate) database_url: Option<DatabaseUrl>,
     /// PostgreSQL: connections kept open.
-    #[arg(long, env = "ONEX_DB_POOL_MIN", default_value_t = 10)]
+    #[arg(long, env = "ONEX_DB_POOL_MIN", default_value_t = PgOptions::DEFAULT_MIN_CONNECTIONS)]
     pub(crate) db_pool_min: u32,
     /// PostgreSQL: most connections open at once.
-    #[arg(long, env = "ONEX_DB_POOL_MAX", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    #[arg(long, env = "ONEX_DB_POOL_MAX", default_value_t = PgOptions::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub(crate) db_pool_max: u32,
     /// PostgreSQL: longest wait for a pooled connection before answering 503 (ms).
-    #[arg(long, env = "ONEX_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "ONEX_DB_ACQUIRE_TIMEOUT_MS", default_value_t = PgOptions::DEFAULT_ACQUIRE_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) db_acquire_timeout_ms: u64,
     /// PostgreSQL: how long the database circuit breaker stays open before probing (ms).
-    #[arg(long, env = "ONEX_DB_BREAKER_OPEN_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "ONEX_DB_BREAKER_OPEN_MS", default_value_t = PgOptions::DEFAULT_BREAKER_OPEN_MS, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) db_breaker_open_ms: u64,
 }
 
@@ -132,18 +135,18 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "KAFKA_BROKERS")]
     pub(crate) kafka_brokers: Option<String>,
     /// Kafka: how long a send may wait for the broker before it fails and is retried (ms).
-    #[arg(long, env = "ONEX_KAFKA_MESSAGE_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=300_000))]
+    #[arg(long, env = "ONEX_KAFKA_MESSAGE_TIMEOUT_MS", default_value_t = RelayConfig::DEFAULT_MESSAGE_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(100..=300_000))]
     pub(crate) kafka_message_timeout_ms: u64,
     /// Kafka: largest event sent; a larger one goes to its dead-letter topic (bytes).
-    #[arg(long, env = "ONEX_KAFKA_MAX_MESSAGE_BYTES", default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(256..=100_000_000))]
+    #[arg(long, env = "ONEX_KAFKA_MAX_MESSAGE_BYTES", default_value_t = RelayConfig::DEFAULT_MAX_MESSAGE_BYTES, value_parser = clap::value_parser!(u64).range(256..=100_000_000))]
     pub(crate) kafka_max_message_bytes: u64,
     /// Kafka: how long the relay's claim keeps other relays off outbox rows; after a crash,
     /// the rows it held are sent again once it expires (ms).
-    #[arg(long, env = "ONEX_RELAY_LEASE_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..))]
+    #[arg(long, env = "ONEX_RELAY_LEASE_MS", default_value_t = RelayConfig::DEFAULT_LEASE_MS, value_parser = clap::value_parser!(u64).range(100..))]
     pub(crate) relay_lease_ms: u64,
     /// Kafka: DLQ messages (all dead-letter topics together) that trigger one alert on
     /// omninode_system_alerts.
-    #[arg(long, env = "ONEX_DLQ_ALERT_THRESHOLD", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "ONEX_DLQ_ALERT_THRESHOLD", default_value_t = MonitorConfig::DEFAULT_THRESHOLD, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) dlq_alert_threshold: u64,
     /// Fault injection for crash tests: exit the process right after the broker confirmed a
     /// batch holding an event of this type, before the outbox rows are marked sent.
@@ -233,7 +236,7 @@ pub(crate) struct VerifyArgs {
 }
 
 /// Parses `1048576`, `10MiB`, `1GiB`, `512KiB` (also KB/MB/GB as powers of 1000).
-pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
+fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
@@ -267,6 +270,24 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// The parsed configuration may be logged or shown in a panic: no secret in its `Debug`.
+    #[test]
+    fn debug_output_hides_the_database_password_and_api_keys() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "serve",
+            "--database-url",
+            "postgres://app:pw-Secret-42@db:5432/bridge",
+            "--api-key",
+            "key-Secret-0123=ns1",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(!shown.contains("pw-Secret-42"), "{shown}");
+        assert!(!shown.contains("key-Secret-0123"), "{shown}");
+        assert!(shown.contains("app:***@db:5432/bridge"), "{shown}");
     }
 
     #[test]

@@ -21,6 +21,7 @@ use sqlx::{ConnectOptions, Row};
 use tokio::sync::mpsc;
 
 use crate::batch::Queue;
+use crate::DatabaseUrl;
 use crate::{
     Delivery, EventRow, LoggedEvent, NamespaceState, NodeRecord, OutboxRow, PoolStatus, Position,
     Reduction, ReductionOutcome, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError,
@@ -34,8 +35,8 @@ use rows::{
 /// How to reach PostgreSQL and size the pool.
 #[derive(Debug, Clone)]
 pub struct PgOptions {
-    /// `postgres://user@host:port/db`.
-    pub url: String,
+    /// `postgres://user@host:port/db` (its password never prints).
+    pub url: DatabaseUrl,
     /// Connections kept open.
     pub min_connections: u32,
     /// Most connections open at once.
@@ -47,16 +48,25 @@ pub struct PgOptions {
 }
 
 impl PgOptions {
+    /// Connections kept open (SPEC §7).
+    pub const DEFAULT_MIN_CONNECTIONS: u32 = 10;
+    /// Most connections open at once (SPEC §7).
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 50;
+    /// Longest wait for a pooled connection (ms).
+    pub const DEFAULT_ACQUIRE_TIMEOUT_MS: u64 = 3_000;
+    /// How long the breaker stays open before probing (ms).
+    pub const DEFAULT_BREAKER_OPEN_MS: u64 = 2_000;
+
     /// SPEC §7 defaults: pool 10–50, breaker opening after 5 consecutive failures.
-    pub fn new(url: impl Into<String>) -> Self {
+    pub fn new(url: impl Into<DatabaseUrl>) -> Self {
         Self {
             url: url.into(),
-            min_connections: 10,
-            max_connections: 50,
-            acquire_timeout: Duration::from_secs(3),
+            min_connections: Self::DEFAULT_MIN_CONNECTIONS,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            acquire_timeout: Duration::from_millis(Self::DEFAULT_ACQUIRE_TIMEOUT_MS),
             breaker: BreakerSpec {
                 failure_threshold: 5,
-                open_ms: 2_000,
+                open_ms: Self::DEFAULT_BREAKER_OPEN_MS,
                 half_open_max_calls: 3,
             },
         }
@@ -90,12 +100,12 @@ fn connect_options(url: &str) -> Result<PgConnectOptions> {
 impl PgStore {
     /// Connects, applies pending migrations, and starts the writer.
     pub async fn connect(options: PgOptions) -> Result<Self> {
-        Self::migrate(&options.url).await?;
+        Self::migrate(options.url.expose()).await?;
         let pool = PgPoolOptions::new()
             .min_connections(options.min_connections.min(options.max_connections))
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect_options(&options.url)?)
+            .connect_with(connect_options(options.url.expose())?)
             .await?;
         let (tx, rx) = mpsc::channel(writer::QUEUE_DEPTH);
         tokio::spawn(writer::run(pool.clone(), rx));

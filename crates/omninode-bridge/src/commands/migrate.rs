@@ -13,7 +13,7 @@ pub(crate) async fn run(args: StoreArgs) -> anyhow::Result<ExitCode> {
         Backend::Sqlite => SqliteStore::migrate(&args.data_dir)
             .await
             .with_context(|| format!("migrating {}", args.data_dir.display()))?,
-        Backend::Postgres(options) => PgStore::migrate(&options.url)
+        Backend::Postgres(options) => PgStore::migrate(options.url.expose())
             .await
             .context("migrating the PostgreSQL database")?,
     }

@@ -40,9 +40,11 @@ enum Backend {
 }
 
 fn backend(args: &StoreArgs) -> anyhow::Result<Backend> {
-    match args.database_url.as_deref() {
+    match args.database_url.as_ref().map(|u| (u, u.expose())) {
         None => Ok(Backend::Sqlite),
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+        Some((url, text))
+            if text.starts_with("postgres://") || text.starts_with("postgresql://") =>
+        {
             if args.db_pool_min > args.db_pool_max {
                 bail!(
                     "--db-pool-min ({}) exceeds --db-pool-max ({})",
@@ -50,14 +52,14 @@ fn backend(args: &StoreArgs) -> anyhow::Result<Backend> {
                     args.db_pool_max
                 );
             }
-            let mut options = PgOptions::new(url);
+            let mut options = PgOptions::new(url.clone());
             options.min_connections = args.db_pool_min;
             options.max_connections = args.db_pool_max;
             options.acquire_timeout = Duration::from_millis(args.db_acquire_timeout_ms);
             options.breaker.open_ms = args.db_breaker_open_ms;
             Ok(Backend::Postgres(options))
         }
-        Some(url) if url.starts_with("sqlite:") => {
+        Some((_, text)) if text.starts_with("sqlite:") => {
             bail!("use --data-dir for the embedded store instead of a sqlite: URL")
         }
         Some(_) => bail!("unsupported --database-url scheme: expected postgres://"),
