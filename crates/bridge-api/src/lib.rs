@@ -14,6 +14,7 @@ mod metrics;
 mod middleware;
 mod openapi;
 mod router;
+pub mod views;
 
 pub use app::App;
 pub use config::{

@@ -6,7 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// A stored stamp (`metadata_stamps`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StampRecord {
     /// Stamp id (UUIDv7).
     pub stamp_id: Uuid,
@@ -83,7 +83,7 @@ pub enum StampOutcome {
 
 /// A workflow execution with its steps and FSM transitions (`workflow_executions`,
 /// `workflow_steps`, `fsm_transitions`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WorkflowRecord {
     /// Workflow id (UUIDv7).
     pub workflow_id: Uuid,
@@ -112,7 +112,7 @@ pub struct WorkflowRecord {
 }
 
 /// One step's outcome.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StepRecord {
     /// Position in the contract.
     pub step_index: i64,
@@ -129,7 +129,7 @@ pub struct StepRecord {
 }
 
 /// One FSM transition.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TransitionRecord {
     /// From state.
     pub from_state: String,
@@ -143,7 +143,7 @@ pub struct TransitionRecord {
 
 /// Per-namespace aggregates of the reducer (`bridge_states`), with its optimistic-lock
 /// version.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NamespaceState {
     /// The namespace.
     pub namespace: String,
@@ -277,7 +277,7 @@ pub enum ReductionOutcome {
 }
 
 /// A node of the registry (`node_registrations`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NodeRecord {
     /// Unique id chosen by the node.
     pub node_id: String,

@@ -3,7 +3,6 @@
 use axum::extract::{Path, State};
 use axum::Extension;
 use bridge_core::{Blake3Hex, Namespace};
-use bridge_store::StampRecord;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -12,6 +11,7 @@ use crate::envelope::Success;
 use crate::error::ApiError;
 use crate::extract::StrictQuery;
 use crate::middleware::Principal;
+use crate::views::{StampView, WorkflowView};
 
 /// Query of the lookup.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -29,7 +29,7 @@ pub(crate) async fn get_stamp(
     Extension(principal): Extension<Principal>,
     Path(file_hash): Path<String>,
     StrictQuery(query): StrictQuery<LookupQuery>,
-) -> Result<Success<StampRecord>, ApiError> {
+) -> Result<Success<StampView>, ApiError> {
     let hash = Blake3Hex::parse(&file_hash)?;
     let namespace = query
         .namespace
@@ -52,7 +52,7 @@ pub(crate) async fn get_stamp(
         .get_stamp(namespace.as_ref().map(Namespace::as_str), &hash)
         .await?
         .ok_or_else(|| ApiError::not_found("STAMP_NOT_FOUND", format!("no stamp for {hash}")))?;
-    Ok(Success::ok(record))
+    Ok(Success::ok(record.into()))
 }
 
 /// `GET /workflows/{workflow_id}`.
@@ -63,7 +63,7 @@ pub(crate) async fn get_workflow(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
     Path(workflow_id): Path<String>,
-) -> Result<Success<bridge_store::WorkflowRecord>, ApiError> {
+) -> Result<Success<WorkflowView>, ApiError> {
     let id = uuid::Uuid::parse_str(&workflow_id).map_err(|_| {
         ApiError::bad_request("INVALID_WORKFLOW_ID", "workflow id must be a UUID")
             .with_field("workflow_id")
@@ -73,5 +73,5 @@ pub(crate) async fn get_workflow(
             ApiError::not_found("WORKFLOW_NOT_FOUND", format!("no workflow {id}"))
         })?;
     principal.check_namespace(&wf.namespace)?;
-    Ok(Success::ok(wf))
+    Ok(Success::ok(wf.into()))
 }

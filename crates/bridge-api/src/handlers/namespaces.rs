@@ -3,7 +3,6 @@
 use axum::extract::{Path, State};
 use axum::Extension;
 use bridge_core::Namespace;
-use bridge_store::NamespaceState;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,6 +11,7 @@ use crate::envelope::Success;
 use crate::error::ApiError;
 use crate::extract::StrictQuery;
 use crate::middleware::Principal;
+use crate::views::NamespaceStatsView;
 
 /// Most namespaces one page of `GET /namespaces` returns.
 const MAX_PAGE: u32 = 1000;
@@ -25,7 +25,7 @@ pub(crate) async fn stats(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
     Path(namespace): Path<String>,
-) -> Result<Success<NamespaceState>, ApiError> {
+) -> Result<Success<NamespaceStatsView>, ApiError> {
     let ns = Namespace::parse(&namespace)?;
     principal.check_namespace(ns.as_str())?;
     let state = app.stats.get(ns.as_str()).await?.ok_or_else(|| {
@@ -37,7 +37,7 @@ pub(crate) async fn stats(
             ),
         )
     })?;
-    Ok(Success::ok(state))
+    Ok(Success::ok(state.into()))
 }
 
 /// Query of `GET /namespaces`.
@@ -55,7 +55,7 @@ pub(crate) struct ListQuery {
 pub(crate) struct ListData {
     /// Namespaces with their totals, in name order.
     #[schema(value_type = Vec<Object>)]
-    namespaces: Vec<NamespaceState>,
+    namespaces: Vec<NamespaceStatsView>,
     /// Pass as `after` for the next page; absent on the last one.
     #[serde(skip_serializing_if = "Option::is_none")]
     next_after: Option<String>,
@@ -94,6 +94,7 @@ pub(crate) async fn list(
     let namespaces = page
         .into_iter()
         .filter(|s| principal.check_namespace(&s.namespace).is_ok())
+        .map(Into::into)
         .collect();
     Ok(Success::ok(ListData {
         namespaces,

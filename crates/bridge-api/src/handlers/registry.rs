@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::views::NodeView;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Extension;
 use bridge_nodes::registry::{Registration, Registry, RegistryError};
-use bridge_store::NodeRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -72,7 +72,7 @@ pub(crate) async fn register(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
     StrictJson(body): StrictJson<Registration>,
-) -> Result<Success<NodeRecord>, ApiError> {
+) -> Result<Success<NodeView>, ApiError> {
     let registry = registry(&app, &principal)?;
     let (node, created) = registry
         .register(body, current_ctx().correlation_id)
@@ -83,7 +83,7 @@ pub(crate) async fn register(
         } else {
             StatusCode::OK
         },
-        data: node,
+        data: node.into(),
     })
 }
 
@@ -94,12 +94,12 @@ pub(crate) async fn heartbeat(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
     Path(node_id): Path<String>,
-) -> Result<Success<NodeRecord>, ApiError> {
+) -> Result<Success<NodeView>, ApiError> {
     let registry = registry(&app, &principal)?;
     let node = registry
         .heartbeat(&node_id, current_ctx().correlation_id)
         .await?;
-    Ok(Success::ok(node))
+    Ok(Success::ok(node.into()))
 }
 
 /// `DELETE /registry/nodes/{node_id}`.
@@ -135,7 +135,7 @@ pub(crate) struct ListQuery {
 pub(crate) struct NodeList {
     /// In id order.
     #[schema(value_type = Vec<Object>)]
-    nodes: Vec<NodeRecord>,
+    nodes: Vec<NodeView>,
 }
 
 /// `GET /registry/nodes?type=&healthy=`.
@@ -157,5 +157,7 @@ pub(crate) async fn list(
         }
     }
     let nodes = registry.list(q.node_type.as_deref(), q.healthy).await?;
-    Ok(Success::ok(NodeList { nodes }))
+    Ok(Success::ok(NodeList {
+        nodes: nodes.into_iter().map(Into::into).collect(),
+    }))
 }
