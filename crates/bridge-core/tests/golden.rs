@@ -10,8 +10,12 @@ use std::path::Path;
 use bridge_core::stamp::{remove, validate, validate_sidecar, Reason};
 
 fn golden(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name))
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn first16(text: &str) -> String {
@@ -45,7 +49,12 @@ fn fields_and_checksum(stamped: &str) -> (String, String) {
 #[test]
 fn rich_stamps_in_every_syntax_stay_valid() {
     for name in [
-        "app.py", "main.rs", "data.xml", "page.html", "style.css", "crlf.sql",
+        "app.py",
+        "main.rs",
+        "data.xml",
+        "page.html",
+        "style.css",
+        "crlf.sql",
     ] {
         let stamped = golden(&format!("{name}.stamped"));
         let original = golden(&format!("{name}.orig"));

@@ -5,4 +5,5 @@
 
 mod helpers;
 
+mod limits;
 mod snapshots;

@@ -323,3 +323,22 @@ async fn the_stamp_response_names_its_recorded_workflow() {
         .await
         .assert_error(404, "WORKFLOW_NOT_FOUND");
 }
+
+/// The PostgreSQL pass must really run on PostgreSQL: a wiring mistake that fell back to the
+/// embedded store would otherwise pass every test of that pass on SQLite.
+#[tokio::test]
+async fn health_reports_the_backend_this_pass_runs_on() {
+    let s = Server::start(&[]);
+    let h = s.get("/health").await;
+    let want = if crate::helpers::on_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(
+        h.data()["components"]["database"]["info"]["backend"],
+        want,
+        "{}",
+        h.data()
+    );
+}

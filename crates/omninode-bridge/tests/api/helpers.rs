@@ -100,12 +100,22 @@ impl Server {
     /// Starts a server on SQLite in `data_dir` with request logging on (`RUST_LOG=info`), its
     /// stderr written to `log`.
     pub(crate) fn start_logging(data_dir: &Path, log: &Path) -> Server {
-        Server::spawn_with(data_dir, None, &[], Some(log))
+        Server::spawn_with(data_dir, None, &[], Some((log, "info")))
     }
 
     /// [`Server::start_logging`] with extra `serve` flags.
     pub(crate) fn start_logging_with(data_dir: &Path, log: &Path, flags: &[&str]) -> Server {
-        Server::spawn_with(data_dir, None, flags, Some(log))
+        Server::spawn_with(data_dir, None, flags, Some((log, "info")))
+    }
+
+    /// [`Server::start_logging_with`] at a `RUST_LOG` level of the caller's choice.
+    pub(crate) fn start_logging_at(
+        data_dir: &Path,
+        log: &Path,
+        level: &str,
+        flags: &[&str],
+    ) -> Server {
+        Server::spawn_with(data_dir, None, flags, Some((log, level)))
     }
 
     fn spawn(data_dir: &Path, database_url: Option<String>, flags: &[&str]) -> Server {
@@ -116,10 +126,10 @@ impl Server {
         data_dir: &Path,
         database_url: Option<String>,
         flags: &[&str],
-        log: Option<&Path>,
+        log: Option<(&Path, &str)>,
     ) -> Server {
         let (level, stderr) = match log {
-            Some(path) => ("info", Stdio::from(std::fs::File::create(path).unwrap())),
+            Some((path, level)) => (level, Stdio::from(std::fs::File::create(path).unwrap())),
             None => ("warn", Stdio::inherit()),
         };
         let mut cmd = Command::new(bin());
