@@ -2,8 +2,13 @@
 //! committed regression inputs by `cargo test` (`tests/fuzz_regressions.rs`): one copy of each
 //! property for both. Each panics when its property breaks.
 
+use crate::contract::StepName;
 use crate::contract::{builtin::Builtin, load, ContractSource};
-use crate::stamp::{locate, remove, stamp, validate, Located, Original, StampRequest};
+use crate::event::EventType;
+use crate::fsm::Fsm;
+use crate::stamp::{
+    locate, remove, stamp, validate, validate_sidecar, Located, Original, StampRequest,
+};
 use crate::{detect, Blake3Hex, Namespace, RelativePath, StampType};
 
 const PATHS: [Option<&str>; 12] = [
@@ -22,7 +27,8 @@ const PATHS: [Option<&str>; 12] = [
 ];
 
 /// Stamping any content under any file type (first byte: type and stamp kind): the stamped
-/// file validates against the original's hash, and removing the stamp gives the original.
+/// file validates against the original's hash, and removing the stamp gives the original; a
+/// sidecar stamp validates the untouched original.
 pub fn stamp_roundtrip(data: &[u8]) {
     let Some((&selector, content)) = data.split_first() else {
         return;
@@ -47,6 +53,22 @@ pub fn stamp_roundtrip(data: &[u8]) {
             &*remove(stamped),
             &*original.bytes,
             "removing the stamp does not give the original back"
+        );
+    } else {
+        let v = validate_sidecar(content, &made.stamp_text, Some(&original.hash));
+        assert!(
+            v.is_valid(),
+            "the sidecar does not validate its file: {v:?}"
+        );
+        let mut changed = content.to_vec();
+        match changed.first_mut() {
+            Some(b) => *b ^= 1,
+            None => changed.push(0),
+        }
+        let v = validate_sidecar(&changed, &made.stamp_text, None);
+        assert!(
+            !v.is_valid(),
+            "a changed file still validates against its sidecar"
         );
     }
 }
@@ -81,7 +103,8 @@ impl ContractSource for OneReplaced<'_> {
 }
 
 /// One built-in contract file (first byte) replaced by arbitrary text: `Ok` or an error,
-/// never a panic.
+/// never a panic; and a contract that loads satisfies the rules the nodes rely on (an FSM the
+/// orchestrator can drive, the steps it cannot do without, a topic for every event).
 pub fn contracts(data: &[u8]) {
     let Some((&selector, text)) = data.split_first() else {
         return;
@@ -92,7 +115,52 @@ pub fn contracts(data: &[u8]) {
         file: files.nth(usize::from(selector) % n).expect("in range"),
         text: String::from_utf8_lossy(text).into_owned(),
     };
-    let _ = load(&source);
+    let Ok(c) = load(&source) else {
+        return;
+    };
+    let o = &c.orchestrator;
+    assert!(
+        Fsm::from_spec(&o.fsm).is_ok(),
+        "loaded an FSM it cannot run"
+    );
+    for step in [StepName::HashGeneration, StepName::StampCreation] {
+        assert!(
+            o.workflow.steps.iter().any(|s| s.name == step),
+            "loaded a workflow without {}",
+            step.as_str()
+        );
+    }
+    assert!(o
+        .workflow
+        .steps
+        .iter()
+        .all(|s| s.timeout_ms > 0 && s.retry.attempts > 0));
+    let topics = o.events.for_env("fuzz");
+    for ty in EventType::WORKFLOW {
+        assert!(
+            topics.get(ty).is_some_and(|t| !t.is_empty()),
+            "no topic for {ty}"
+        );
+    }
+    let registry = c.registry.events.for_env("fuzz");
+    for ty in EventType::REGISTRY {
+        assert!(registry.get(ty).is_some(), "no registry topic for {ty}");
+    }
+    let r = &c.reducer;
+    assert!(r.aggregation.window_ms > 0 && r.aggregation.batch_size > 0);
+    for (from, to) in [
+        ("IDLE", "AGGREGATING"),
+        ("AGGREGATING", "PERSISTING"),
+        ("PERSISTING", "IDLE"),
+    ] {
+        assert!(
+            r.fsm
+                .transitions
+                .iter()
+                .any(|t| t.from == from && t.to == to),
+            "reducer FSM lacks {from} -> {to}"
+        );
+    }
 }
 
 /// Request field decoders (NUL-separated: namespace/hash text, path/stamp type text,

@@ -462,7 +462,23 @@ impl Validate for ReducerContract {
             "cache.max_entries",
             "must be at least 1",
         )?;
-        check_states(&self.fsm, &["IDLE", "AGGREGATING", "PERSISTING"])
+        check_states(&self.fsm, &["IDLE", "AGGREGATING", "PERSISTING"])?;
+        // The reducer's cycle: refused here, so `contracts check` says so, not `serve`.
+        for (from, to) in [
+            ("IDLE", "AGGREGATING"),
+            ("AGGREGATING", "PERSISTING"),
+            ("PERSISTING", "IDLE"),
+        ] {
+            check(
+                self.fsm
+                    .transitions
+                    .iter()
+                    .any(|t| t.from == from && t.to == to),
+                "fsm.transitions",
+                format!("must allow {from} -> {to}"),
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -229,6 +229,16 @@ fn unknown_step_names_and_broken_rules_fail_at_load() {
         .replace("  STAMP_CREATED:", "  STAMP_MADE:");
     let e = load(&builtin_with(&[("orchestrator/events.yaml", &events)])).unwrap_err();
     assert!(e.to_string().contains("no topic for STAMP_CREATED"), "{e}");
+    // The reducer's cycle is the loader's rule too (the reducer would refuse to start).
+    let fsm = Builtin
+        .read("shared/fsm.yaml")
+        .unwrap()
+        .replace("    - {from: PERSISTING, to: IDLE}", "");
+    let e = load(&builtin_with(&[("shared/fsm.yaml", &fsm)])).unwrap_err();
+    assert!(
+        e.to_string().contains("must allow PERSISTING -> IDLE"),
+        "{e}"
+    );
 }
 
 #[test]
