@@ -3,6 +3,8 @@
 //! database outage into fast `Unavailable` errors (503) instead of requests queueing behind
 //! connection timeouts; half-open probes close it again once the database answers.
 
+#[macro_use]
+mod columns;
 mod nodes;
 mod rows;
 mod state;
@@ -27,10 +29,7 @@ use crate::{
     Reduction, ReductionOutcome, Result, StampOutcome, StampRecord, StampWrite, Store, StoreError,
     WorkflowRecord,
 };
-use rows::{
-    stamp_from_row, state_from_row, workflow_from_rows, STAMP_COLUMNS, STATE_COLUMNS,
-    WORKFLOW_COLUMNS,
-};
+use rows::{stamp_from_row, state_from_row, workflow_from_rows};
 
 /// How to reach PostgreSQL and size the pool.
 #[derive(Debug, Clone)]
@@ -205,8 +204,10 @@ impl Store for PgStore {
 
     async fn get_workflow(&self, workflow_id: uuid::Uuid) -> Result<Option<WorkflowRecord>> {
         self.guarded(async {
-            let Some(exec) = sqlx::query(&format!(
-                "SELECT {WORKFLOW_COLUMNS} FROM workflow_executions WHERE workflow_id = $1"
+            let Some(exec) = sqlx::query(concat!(
+                "SELECT ",
+                workflow_columns!(),
+                " FROM workflow_executions WHERE workflow_id = $1"
             ))
             .bind(workflow_id)
             .fetch_optional(&self.pool)
@@ -239,9 +240,10 @@ impl Store for PgStore {
         self.guarded(async {
             let row = match namespace {
                 Some(ns) => {
-                    sqlx::query(&format!(
-                        "SELECT {STAMP_COLUMNS} FROM metadata_stamps \
-                         WHERE file_hash = $1 AND namespace = $2"
+                    sqlx::query(concat!(
+                        "SELECT ",
+                        stamp_columns!(),
+                        " FROM metadata_stamps WHERE file_hash = $1 AND namespace = $2"
                     ))
                     .bind(file_hash.as_str())
                     .bind(ns)
@@ -249,9 +251,10 @@ impl Store for PgStore {
                     .await?
                 }
                 None => {
-                    sqlx::query(&format!(
-                        "SELECT {STAMP_COLUMNS} FROM metadata_stamps \
-                         WHERE file_hash = $1 ORDER BY id LIMIT 1"
+                    sqlx::query(concat!(
+                        "SELECT ",
+                        stamp_columns!(),
+                        " FROM metadata_stamps WHERE file_hash = $1 ORDER BY id LIMIT 1"
                     ))
                     .bind(file_hash.as_str())
                     .fetch_optional(&self.pool)
@@ -265,8 +268,10 @@ impl Store for PgStore {
 
     async fn get_namespace_state(&self, namespace: &str) -> Result<Option<NamespaceState>> {
         self.guarded(async {
-            let row = sqlx::query(&format!(
-                "SELECT {STATE_COLUMNS} FROM bridge_states WHERE namespace = $1"
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                state_columns!(),
+                " FROM bridge_states WHERE namespace = $1"
             ))
             .bind(namespace)
             .fetch_optional(&self.pool)
@@ -290,9 +295,10 @@ impl Store for PgStore {
         limit: u32,
     ) -> Result<Vec<NamespaceState>> {
         self.guarded(async {
-            let rows = sqlx::query(&format!(
-                "SELECT {STATE_COLUMNS} FROM bridge_states WHERE namespace > $1 \
-                 ORDER BY namespace LIMIT $2"
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                state_columns!(),
+                " FROM bridge_states WHERE namespace > $1 ORDER BY namespace LIMIT $2"
             ))
             .bind(after.unwrap_or(""))
             .bind(i64::from(limit))
@@ -305,8 +311,10 @@ impl Store for PgStore {
 
     async fn get_namespace_states(&self, namespaces: &[String]) -> Result<Vec<NamespaceState>> {
         self.guarded(async {
-            let rows = sqlx::query(&format!(
-                "SELECT {STATE_COLUMNS} FROM bridge_states WHERE namespace = ANY($1)"
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                state_columns!(),
+                " FROM bridge_states WHERE namespace = ANY($1)"
             ))
             .bind(namespaces)
             .fetch_all(&self.pool)
@@ -378,9 +386,10 @@ impl Store for PgStore {
 
     async fn get_node(&self, node_id: &str) -> Result<Option<NodeRecord>> {
         self.guarded(async {
-            let row = sqlx::query(&format!(
-                "SELECT {} FROM node_registrations WHERE node_id = $1",
-                nodes::NODE_COLUMNS
+            let row = sqlx::query(concat!(
+                "SELECT ",
+                node_columns!(),
+                " FROM node_registrations WHERE node_id = $1"
             ))
             .bind(node_id)
             .fetch_optional(&self.pool)
@@ -396,11 +405,7 @@ impl Store for PgStore {
         health_status: Option<&str>,
     ) -> Result<Vec<NodeRecord>> {
         self.guarded(async {
-            let rows = sqlx::query(&format!(
-                "SELECT {} FROM node_registrations WHERE ($1::text IS NULL OR node_type = $1) \
-                 AND ($2::text IS NULL OR health_status = $2) ORDER BY node_id",
-                nodes::NODE_COLUMNS
-            ))
+            let rows = sqlx::query(concat!("SELECT ", node_columns!(), " FROM node_registrations WHERE ($1::text IS NULL OR node_type = $1) AND ($2::text IS NULL OR health_status = $2) ORDER BY node_id"))
             .bind(node_type)
             .bind(health_status)
             .fetch_all(&self.pool)
@@ -425,18 +430,11 @@ impl Store for PgStore {
         self.guarded(async {
             // SKIP LOCKED: concurrent relays claim disjoint rows without waiting on each other;
             // the lease keeps them disjoint after this statement commits.
-            let rows = sqlx::query(
-                "UPDATE event_logs SET locked_until = now() + make_interval(secs => $2), \
-                 attempts = attempts + 1 \
-                 WHERE seq IN (SELECT seq FROM event_logs WHERE status = 'pending' \
-                               AND (locked_until IS NULL OR locked_until < now()) \
-                               ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED) \
-                 RETURNING seq, event_id, event_type, topic, message_key, payload, attempts",
-            )
-            .bind(i64::from(limit))
-            .bind(lease.as_secs_f64())
-            .fetch_all(&self.pool)
-            .await?;
+            let rows = sqlx::query(include_str!("../../sql/postgres/claim_outbox.sql"))
+                .bind(i64::from(limit))
+                .bind(lease.as_secs_f64())
+                .fetch_all(&self.pool)
+                .await?;
             let mut out = rows
                 .iter()
                 .map(|r| {
@@ -473,18 +471,12 @@ impl Store for PgStore {
                 statuses.push(status);
                 errors.push(error);
             }
-            sqlx::query(
-                "UPDATE event_logs SET status = x.status, last_error = x.error, \
-                 locked_until = NULL, \
-                 sent_at = CASE WHEN x.status = 'sent' THEN now() ELSE sent_at END \
-                 FROM UNNEST($1::int8[], $2::text[], $3::text[]) AS x(seq, status, error) \
-                 WHERE event_logs.seq = x.seq",
-            )
-            .bind(seqs)
-            .bind(statuses)
-            .bind(errors)
-            .execute(&self.pool)
-            .await?;
+            sqlx::query(include_str!("../../sql/postgres/settle_outbox.sql"))
+                .bind(seqs)
+                .bind(statuses)
+                .bind(errors)
+                .execute(&self.pool)
+                .await?;
             Ok(())
         })
         .await

@@ -8,11 +8,6 @@ use sqlx::{PgPool, Row};
 use super::writer::insert_events;
 use crate::{EventRow, NodeRecord, Result, StoreError};
 
-/// Columns as [`node_from_row`] reads them (JSON as its text).
-pub(super) const NODE_COLUMNS: &str = "node_id, node_type, version, \
-     capabilities::text AS capabilities, endpoints::text AS endpoints, metadata::text AS metadata, \
-     health_status, last_heartbeat, registered_at, updated_at";
-
 fn json<T: serde::de::DeserializeOwned>(row: &PgRow, column: &'static str) -> Result<T> {
     let text: String = row.try_get(column)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
@@ -63,24 +58,14 @@ pub(super) async fn save(
     let done = match (expected, next) {
         (None, None) => 0,
         (None, Some(n)) => bind(
-            sqlx::query(
-                "INSERT INTO node_registrations (node_id, node_type, version, capabilities, \
-                 endpoints, metadata, health_status, last_heartbeat, registered_at, updated_at) \
-                 VALUES ($1, $2, $3, $4::json, $5::json, $6::json, $7, $8, $9, $10) \
-                 ON CONFLICT (node_id) DO NOTHING",
-            ),
+            sqlx::query(include_str!("../../sql/postgres/insert_node.sql")),
             n,
         )
         .execute(&mut *tx)
         .await?
         .rows_affected(),
         (Some(at), Some(n)) => bind(
-            sqlx::query(
-                "UPDATE node_registrations SET node_type = $2, version = $3, \
-                 capabilities = $4::json, endpoints = $5::json, metadata = $6::json, \
-                 health_status = $7, last_heartbeat = $8, registered_at = $9, updated_at = $10 \
-                 WHERE node_id = $1 AND updated_at = $11",
-            ),
+            sqlx::query(include_str!("../../sql/postgres/update_node.sql")),
             n,
         )
         .bind(at)

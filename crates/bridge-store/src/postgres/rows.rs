@@ -7,15 +7,6 @@ use crate::{
     NamespaceState, Result, StampRecord, StepRecord, StoreError, TransitionRecord, WorkflowRecord,
 };
 
-/// `metadata_stamps` columns as [`stamp_from_row`] reads them (JSON as its text).
-pub(super) const STAMP_COLUMNS: &str = "stamp_id, namespace, file_hash, content_type, file_size, \
-     file_path, stamp_type, sidecar, stamp, metadata::text AS metadata, op_id, workflow_id, \
-     correlation_id, created_at";
-
-/// `workflow_executions` columns as [`workflow_from_rows`] reads them.
-pub(super) const WORKFLOW_COLUMNS: &str = "workflow_id, correlation_id, namespace, state, \
-     stamp_id, error, intelligence::text AS intelligence, started_at, completed_at, duration_ms";
-
 fn json(row: &PgRow, column: &'static str) -> Result<Option<serde_json::Value>> {
     let text: Option<String> = row.try_get(column)?;
     text.map(|t| serde_json::from_str(&t))
@@ -89,11 +80,6 @@ pub(super) fn workflow_from_rows(
             .collect::<Result<_>>()?,
     })
 }
-
-/// `bridge_states` columns as [`state_from_row`] reads them.
-pub(super) const STATE_COLUMNS: &str = "namespace, total_stamps, total_size_bytes, \
-     file_types::text AS file_types, workflow_count, first_stamp_at, last_stamp_at, \
-     last_event_seq, version, updated_at";
 
 pub(super) fn state_from_row(row: &PgRow) -> Result<NamespaceState> {
     let file_types: String = row.try_get("file_types")?;

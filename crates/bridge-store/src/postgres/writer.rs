@@ -13,7 +13,7 @@ use sqlx::Acquire;
 use tokio::sync::{mpsc, Semaphore};
 use uuid::Uuid;
 
-use super::rows::{stamp_from_row, STAMP_COLUMNS};
+use super::rows::stamp_from_row;
 use crate::batch::{self, Done, Job};
 use crate::{EventRow, Result, StampOutcome, StampRecord, StoreError, WorkflowRecord};
 
@@ -101,8 +101,10 @@ async fn apply_in_tx(conn: &mut PgConnection, jobs: &[&Job]) -> Result<Vec<Done>
             }
             batch::Reply::Existing(s) => s,
         };
-        let row = sqlx::query(&format!(
-            "SELECT {STAMP_COLUMNS} FROM metadata_stamps WHERE file_hash = $1 AND namespace = $2"
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            stamp_columns!(),
+            " FROM metadata_stamps WHERE file_hash = $1 AND namespace = $2"
         ))
         .bind(&s.file_hash)
         .bind(&s.namespace)
@@ -131,35 +133,27 @@ async fn insert_stamps(conn: &mut PgConnection, s: &[&StampRecord]) -> Result<Ha
     if s.is_empty() {
         return Ok(HashSet::new());
     }
-    let ids: Vec<Uuid> = sqlx::query_scalar(
-        "INSERT INTO metadata_stamps (stamp_id, namespace, file_hash, content_type, file_size, \
-         file_path, stamp_type, sidecar, stamp, metadata, op_id, workflow_id, correlation_id, \
-         created_at) \
-         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int8[], \
-         $6::text[], $7::text[], $8::bool[], $9::text[], $10::text[]::json[], $11::text[], \
-         $12::uuid[], $13::uuid[], $14::timestamptz[]) \
-         ON CONFLICT (file_hash, namespace) DO NOTHING RETURNING stamp_id",
-    )
-    .bind(s.iter().map(|r| r.stamp_id).collect::<Vec<_>>())
-    .bind(texts(s, |r| &r.namespace))
-    .bind(texts(s, |r| &r.file_hash))
-    .bind(texts(s, |r| &r.content_type))
-    .bind(s.iter().map(|r| r.file_size).collect::<Vec<_>>())
-    .bind(opt_texts(s, |r| r.file_path.as_deref()))
-    .bind(texts(s, |r| &r.stamp_type))
-    .bind(s.iter().map(|r| r.sidecar).collect::<Vec<_>>())
-    .bind(texts(s, |r| &r.stamp))
-    .bind(
-        s.iter()
-            .map(|r| r.metadata.as_ref().map(|m| m.to_string()))
-            .collect::<Vec<_>>(),
-    )
-    .bind(opt_texts(s, |r| r.op_id.as_deref()))
-    .bind(s.iter().map(|r| r.workflow_id).collect::<Vec<_>>())
-    .bind(s.iter().map(|r| r.correlation_id).collect::<Vec<_>>())
-    .bind(s.iter().map(|r| r.created_at).collect::<Vec<_>>())
-    .fetch_all(&mut *conn)
-    .await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar(include_str!("../../sql/postgres/insert_stamps.sql"))
+        .bind(s.iter().map(|r| r.stamp_id).collect::<Vec<_>>())
+        .bind(texts(s, |r| &r.namespace))
+        .bind(texts(s, |r| &r.file_hash))
+        .bind(texts(s, |r| &r.content_type))
+        .bind(s.iter().map(|r| r.file_size).collect::<Vec<_>>())
+        .bind(opt_texts(s, |r| r.file_path.as_deref()))
+        .bind(texts(s, |r| &r.stamp_type))
+        .bind(s.iter().map(|r| r.sidecar).collect::<Vec<_>>())
+        .bind(texts(s, |r| &r.stamp))
+        .bind(
+            s.iter()
+                .map(|r| r.metadata.as_ref().map(|m| m.to_string()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(opt_texts(s, |r| r.op_id.as_deref()))
+        .bind(s.iter().map(|r| r.workflow_id).collect::<Vec<_>>())
+        .bind(s.iter().map(|r| r.correlation_id).collect::<Vec<_>>())
+        .bind(s.iter().map(|r| r.created_at).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
+        .await?;
     Ok(ids.into_iter().collect())
 }
 
@@ -168,74 +162,64 @@ async fn insert_workflows(conn: &mut PgConnection, w: &[&WorkflowRecord]) -> Res
     if w.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO workflow_executions (workflow_id, correlation_id, namespace, state, \
-         stamp_id, error, intelligence, started_at, completed_at, duration_ms) \
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[], \
-         $6::text[], $7::text[]::json[], $8::timestamptz[], $9::timestamptz[], $10::float8[])",
-    )
-    .bind(w.iter().map(|r| r.workflow_id).collect::<Vec<_>>())
-    .bind(w.iter().map(|r| r.correlation_id).collect::<Vec<_>>())
-    .bind(texts(w, |r| &r.namespace))
-    .bind(texts(w, |r| &r.state))
-    .bind(w.iter().map(|r| r.stamp_id).collect::<Vec<_>>())
-    .bind(opt_texts(w, |r| r.error.as_deref()))
-    .bind(
-        w.iter()
-            .map(|r| r.intelligence.as_ref().map(|v| v.to_string()))
-            .collect::<Vec<_>>(),
-    )
-    .bind(w.iter().map(|r| r.started_at).collect::<Vec<_>>())
-    .bind(w.iter().map(|r| r.completed_at).collect::<Vec<_>>())
-    .bind(w.iter().map(|r| r.duration_ms).collect::<Vec<_>>())
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(include_str!("../../sql/postgres/insert_workflows.sql"))
+        .bind(w.iter().map(|r| r.workflow_id).collect::<Vec<_>>())
+        .bind(w.iter().map(|r| r.correlation_id).collect::<Vec<_>>())
+        .bind(texts(w, |r| &r.namespace))
+        .bind(texts(w, |r| &r.state))
+        .bind(w.iter().map(|r| r.stamp_id).collect::<Vec<_>>())
+        .bind(opt_texts(w, |r| r.error.as_deref()))
+        .bind(
+            w.iter()
+                .map(|r| r.intelligence.as_ref().map(|v| v.to_string()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(w.iter().map(|r| r.started_at).collect::<Vec<_>>())
+        .bind(w.iter().map(|r| r.completed_at).collect::<Vec<_>>())
+        .bind(w.iter().map(|r| r.duration_ms).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
 
     let steps: Vec<_> = w
         .iter()
         .flat_map(|r| r.steps.iter().map(move |s| (r.workflow_id, s)))
         .collect();
     if !steps.is_empty() {
-        sqlx::query(
-            "INSERT INTO workflow_steps (workflow_id, step_index, step_name, status, attempts, \
-             duration_ms, error) \
-             SELECT * FROM UNNEST($1::uuid[], $2::int4[], $3::text[], $4::text[], $5::int4[], \
-             $6::float8[], $7::text[])",
-        )
-        .bind(steps.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-        .bind(
-            steps
-                .iter()
-                .map(|(_, s)| s.step_index as i32)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            steps
-                .iter()
-                .map(|(_, s)| s.step_name.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            steps
-                .iter()
-                .map(|(_, s)| s.status.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            steps
-                .iter()
-                .map(|(_, s)| s.attempts as i32)
-                .collect::<Vec<_>>(),
-        )
-        .bind(steps.iter().map(|(_, s)| s.duration_ms).collect::<Vec<_>>())
-        .bind(
-            steps
-                .iter()
-                .map(|(_, s)| s.error.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(include_str!("../../sql/postgres/insert_steps.sql"))
+            .bind(steps.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+            .bind(
+                steps
+                    .iter()
+                    .map(|(_, s)| s.step_index as i32)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                steps
+                    .iter()
+                    .map(|(_, s)| s.step_name.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                steps
+                    .iter()
+                    .map(|(_, s)| s.status.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                steps
+                    .iter()
+                    .map(|(_, s)| s.attempts as i32)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(steps.iter().map(|(_, s)| s.duration_ms).collect::<Vec<_>>())
+            .bind(
+                steps
+                    .iter()
+                    .map(|(_, s)| s.error.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *conn)
+            .await?;
     }
 
     let transitions: Vec<_> = w
@@ -248,40 +232,35 @@ async fn insert_workflows(conn: &mut PgConnection, w: &[&WorkflowRecord]) -> Res
         })
         .collect();
     if !transitions.is_empty() {
-        sqlx::query(
-            "INSERT INTO fsm_transitions (workflow_id, position, from_state, to_state, reason, \
-             created_at) \
-             SELECT * FROM UNNEST($1::uuid[], $2::int4[], $3::text[], $4::text[], $5::text[], \
-             $6::timestamptz[])",
-        )
-        .bind(transitions.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
-        .bind(transitions.iter().map(|(_, i, _)| *i).collect::<Vec<_>>())
-        .bind(
-            transitions
-                .iter()
-                .map(|(_, _, t)| t.from_state.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            transitions
-                .iter()
-                .map(|(_, _, t)| t.to_state.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            transitions
-                .iter()
-                .map(|(_, _, t)| t.reason.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            transitions
-                .iter()
-                .map(|(_, _, t)| t.created_at)
-                .collect::<Vec<DateTime<Utc>>>(),
-        )
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(include_str!("../../sql/postgres/insert_transitions.sql"))
+            .bind(transitions.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
+            .bind(transitions.iter().map(|(_, i, _)| *i).collect::<Vec<_>>())
+            .bind(
+                transitions
+                    .iter()
+                    .map(|(_, _, t)| t.from_state.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                transitions
+                    .iter()
+                    .map(|(_, _, t)| t.to_state.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                transitions
+                    .iter()
+                    .map(|(_, _, t)| t.reason.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                transitions
+                    .iter()
+                    .map(|(_, _, t)| t.created_at)
+                    .collect::<Vec<DateTime<Utc>>>(),
+            )
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -291,22 +270,17 @@ pub(super) async fn insert_events(conn: &mut PgConnection, e: &[&EventRow]) -> R
     if e.is_empty() {
         return Ok(());
     }
-    sqlx::query(
-        "INSERT INTO event_logs (event_id, event_type, topic, message_key, correlation_id, \
-         workflow_id, namespace, payload, created_at) \
-         SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::uuid[], \
-         $6::uuid[], $7::text[], $8::text[], $9::timestamptz[])",
-    )
-    .bind(e.iter().map(|r| r.event_id).collect::<Vec<_>>())
-    .bind(texts(e, |r| r.event_type.as_str()))
-    .bind(opt_texts(e, |r| r.topic.as_deref()))
-    .bind(texts(e, |r| &r.message_key))
-    .bind(e.iter().map(|r| r.correlation_id).collect::<Vec<_>>())
-    .bind(e.iter().map(|r| r.workflow_id).collect::<Vec<_>>())
-    .bind(opt_texts(e, |r| r.namespace.as_deref()))
-    .bind(texts(e, |r| &r.payload))
-    .bind(e.iter().map(|r| r.created_at).collect::<Vec<_>>())
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(include_str!("../../sql/postgres/insert_events.sql"))
+        .bind(e.iter().map(|r| r.event_id).collect::<Vec<_>>())
+        .bind(texts(e, |r| r.event_type.as_str()))
+        .bind(opt_texts(e, |r| r.topic.as_deref()))
+        .bind(texts(e, |r| &r.message_key))
+        .bind(e.iter().map(|r| r.correlation_id).collect::<Vec<_>>())
+        .bind(e.iter().map(|r| r.workflow_id).collect::<Vec<_>>())
+        .bind(opt_texts(e, |r| r.namespace.as_deref()))
+        .bind(texts(e, |r| &r.payload))
+        .bind(e.iter().map(|r| r.created_at).collect::<Vec<_>>())
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

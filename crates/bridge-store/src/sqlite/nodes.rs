@@ -67,22 +67,14 @@ async fn save(conn: &mut SqliteConnection, s: &Save) -> Result<bool> {
     let done = match (&s.expected, &s.next) {
         (None, None) => 0,
         (None, Some(n)) => bind(
-            sqlx::query(
-                "INSERT INTO node_registrations (node_id, node_type, version, capabilities, \
-                 endpoints, metadata, health_status, last_heartbeat, registered_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (node_id) DO NOTHING",
-            ),
+            sqlx::query(include_str!("../../sql/sqlite/insert_node.sql")),
             n,
         )
         .execute(&mut *tx)
         .await?
         .rows_affected(),
         (Some(at), Some(n)) => bind(
-            sqlx::query(
-                "UPDATE node_registrations SET node_type = ?2, version = ?3, capabilities = ?4, \
-                 endpoints = ?5, metadata = ?6, health_status = ?7, last_heartbeat = ?8, \
-                 registered_at = ?9, updated_at = ?10 WHERE node_id = ?1 AND updated_at = ?11",
-            ),
+            sqlx::query(include_str!("../../sql/sqlite/update_node.sql")),
             n,
         )
         .bind(time_text(at))

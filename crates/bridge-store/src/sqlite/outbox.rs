@@ -32,17 +32,12 @@ async fn claim(conn: &mut SqliteConnection, limit: u32, lease: Duration) -> Resu
     let until = now
         + chrono::Duration::from_std(lease)
             .map_err(|e| StoreError::Config(format!("lease too long: {e}")))?;
-    let rows = sqlx::query(
-        "UPDATE event_logs SET locked_until = ?1, attempts = attempts + 1 \
-         WHERE seq IN (SELECT seq FROM event_logs WHERE status = 'pending' \
-                       AND (locked_until IS NULL OR locked_until < ?2) ORDER BY seq LIMIT ?3) \
-         RETURNING seq, event_id, event_type, topic, message_key, payload, attempts",
-    )
-    .bind(time_text(&until))
-    .bind(time_text(&now))
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = sqlx::query(include_str!("../../sql/sqlite/claim_outbox.sql"))
+        .bind(time_text(&until))
+        .bind(time_text(&now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
     let mut out = rows
         .iter()
         .map(|r| {

@@ -9,12 +9,7 @@ use crate::{EventRow, StampRecord, StepRecord, TransitionRecord, WorkflowRecord}
 
 /// Inserts a `metadata_stamps` row; `false` when its `(file_hash, namespace)` already exists.
 pub fn insert_stamp(tx: &Transaction<'_>, s: &StampRecord) -> rusqlite::Result<bool> {
-    let mut st = tx.prepare_cached(
-        "INSERT INTO metadata_stamps (stamp_id, namespace, file_hash, content_type, file_size, \
-         file_path, stamp_type, sidecar, stamp, metadata, op_id, workflow_id, correlation_id, \
-         created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (file_hash, namespace) DO NOTHING",
-    )?;
+    let mut st = tx.prepare_cached(include_str!("../../sql/sqlite/insert_stamp.sql"))?;
     let changed = st.execute(params![
         s.stamp_id.to_string(),
         s.namespace,
@@ -37,23 +32,19 @@ pub fn insert_stamp(tx: &Transaction<'_>, s: &StampRecord) -> rusqlite::Result<b
 /// Inserts a workflow: its `workflow_executions` row, its steps and its transitions.
 pub fn insert_workflow(tx: &Transaction<'_>, w: &WorkflowRecord) -> rusqlite::Result<()> {
     let id = w.workflow_id.to_string();
-    tx.prepare_cached(
-        "INSERT INTO workflow_executions (workflow_id, correlation_id, namespace, state, \
-         stamp_id, error, intelligence, started_at, completed_at, duration_ms) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )?
-    .execute(params![
-        id,
-        w.correlation_id.to_string(),
-        w.namespace,
-        w.state,
-        w.stamp_id.map(|s| s.to_string()),
-        w.error,
-        w.intelligence.as_ref().map(|v| v.to_string()),
-        time_text(&w.started_at),
-        w.completed_at.as_ref().map(time_text),
-        w.duration_ms,
-    ])?;
+    tx.prepare_cached(include_str!("../../sql/sqlite/insert_workflow.sql"))?
+        .execute(params![
+            id,
+            w.correlation_id.to_string(),
+            w.namespace,
+            w.state,
+            w.stamp_id.map(|s| s.to_string()),
+            w.error,
+            w.intelligence.as_ref().map(|v| v.to_string()),
+            time_text(&w.started_at),
+            w.completed_at.as_ref().map(time_text),
+            w.duration_ms,
+        ])?;
     let mut steps = tx.prepare_cached(
         "INSERT INTO workflow_steps (workflow_id, step_index, step_name, status, attempts, \
          duration_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -107,10 +98,7 @@ fn insert_transition(
 
 /// One pending `event_logs` row; the parameters are those of [`insert_events`] (also used
 /// on the sqlx connection by the registry's saves).
-pub(super) const INSERT_EVENT: &str =
-    "INSERT INTO event_logs (event_id, event_type, topic, message_key, correlation_id, \
-     workflow_id, namespace, payload, status, attempts, created_at) \
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)";
+pub(super) const INSERT_EVENT: &str = include_str!("../../sql/sqlite/insert_event.sql");
 
 /// Inserts `event_logs` rows, all pending.
 pub fn insert_events<'a>(

@@ -65,14 +65,9 @@ async fn save(conn: &mut SqliteConnection, s: &NamespaceState) -> Result<bool> {
     })?;
     // Version 0: the row must not exist yet (a concurrent first save loses here).
     let sql = if s.version == 0 {
-        "INSERT INTO bridge_states (namespace, total_stamps, total_size_bytes, file_types, \
-         workflow_count, first_stamp_at, last_stamp_at, last_event_seq, version, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 + 1, ?10) \
-         ON CONFLICT (namespace) DO NOTHING"
+        include_str!("../../sql/sqlite/insert_state.sql")
     } else {
-        "UPDATE bridge_states SET total_stamps = ?2, total_size_bytes = ?3, file_types = ?4, \
-         workflow_count = ?5, first_stamp_at = ?6, last_stamp_at = ?7, last_event_seq = ?8, \
-         version = ?9 + 1, updated_at = ?10 WHERE namespace = ?1 AND version = ?9"
+        include_str!("../../sql/sqlite/update_state.sql")
     };
     let done = sqlx::query(sql)
         .bind(&s.namespace)

@@ -1,0 +1,3 @@
+UPDATE node_registrations SET node_type = ?2, version = ?3, capabilities = ?4,
+endpoints = ?5, metadata = ?6, health_status = ?7, last_heartbeat = ?8,
+registered_at = ?9, updated_at = ?10 WHERE node_id = ?1 AND updated_at = ?11
