@@ -75,22 +75,20 @@ impl EventType {
         Self::NodeDeregistered,
     ];
 
-    /// Every type, in declaration order.
-    pub const ALL: [EventType; 13] = [
-        Self::WorkflowStarted,
-        Self::StateTransition,
-        Self::StepCompleted,
-        Self::IntelligenceRequested,
-        Self::IntelligenceReceived,
-        Self::HashGenerated,
-        Self::StampCreated,
-        Self::WorkflowCompleted,
-        Self::WorkflowFailed,
-        Self::NodeRegistered,
-        Self::NodeHealthChanged,
-        Self::NodeDeregistered,
-        Self::DlqThresholdExceeded,
-    ];
+    /// Every type: the workflow's, the registry's, then the DLQ alert.
+    pub const ALL: [EventType; 13] = {
+        let mut all = [Self::DlqThresholdExceeded; 13];
+        let mut i = 0;
+        while i < Self::WORKFLOW.len() {
+            all[i] = Self::WORKFLOW[i];
+            i += 1;
+        }
+        while i < Self::WORKFLOW.len() + Self::REGISTRY.len() {
+            all[i] = Self::REGISTRY[i - Self::WORKFLOW.len()];
+            i += 1;
+        }
+        all
+    };
 
     /// The wire spelling (`STAMP_CREATED`).
     pub const fn as_str(self) -> &'static str {

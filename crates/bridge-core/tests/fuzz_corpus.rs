@@ -26,22 +26,21 @@ fn replay(target: &str, property: fn(&[u8])) {
     assert!(n >= 10, "{target}: only {n} inputs in {}", dir.display());
 }
 
-#[test]
-fn stamp_roundtrip_corpus() {
-    replay("stamp_roundtrip", fuzzing::stamp_roundtrip);
+/// One test per fuzz target, each replaying that target's corpus.
+macro_rules! corpus_tests {
+    ($($test:ident => $target:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                replay(stringify!($target), fuzzing::$target);
+            }
+        )*
+    };
 }
 
-#[test]
-fn stamp_locate_corpus() {
-    replay("stamp_locate", fuzzing::stamp_locate);
-}
-
-#[test]
-fn contracts_corpus() {
-    replay("contracts", fuzzing::contracts);
-}
-
-#[test]
-fn request_fields_corpus() {
-    replay("request_fields", fuzzing::request_fields);
+corpus_tests! {
+    stamp_roundtrip_corpus => stamp_roundtrip,
+    stamp_locate_corpus => stamp_locate,
+    contracts_corpus => contracts,
+    request_fields_corpus => request_fields,
 }

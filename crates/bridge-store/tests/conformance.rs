@@ -714,73 +714,37 @@ macro_rules! conformance {
         mod $backend {
             use super::*;
 
-            #[tokio::test]
-            async fn created_then_existing() {
-                let (_g, s) = $store.await;
-                super::super::created_then_existing(s).await;
-            }
-
-            #[tokio::test]
-            async fn workflow_rows_go_with_their_stamp() {
-                let (_g, s) = $store.await;
-                super::super::workflow_rows_go_with_their_stamp(s).await;
-            }
-
-            #[tokio::test]
-            async fn hostile_strings_round_trip_verbatim() {
-                let (_g, s) = $store.await;
-                super::super::hostile_strings_round_trip_verbatim(s).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn optimistic_lock_refuses_stale_writers() {
-                let (_g, s) = $store.await;
-                super::super::optimistic_lock_refuses_stale_writers(Arc::new(s)).await;
-            }
-
-            #[tokio::test]
-            async fn reductions_save_states_and_cursors_together() {
-                let (_g, s) = $store.await;
-                super::super::reductions_save_states_and_cursors_together(Arc::new(s)).await;
-            }
-
-            #[tokio::test]
-            async fn nodes_are_written_by_optimistic_lock_with_their_events() {
-                let (_g, s) = $store.await;
-                super::super::nodes_are_written_by_optimistic_lock_with_their_events(Arc::new(s))
-                    .await;
-            }
-
-            #[tokio::test]
-            async fn stamp_events_are_read_in_order_past_a_cursor() {
-                let (_g, s) = $store.await;
-                super::super::stamp_events_are_read_in_order_past_a_cursor(Arc::new(s)).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn outbox_claims_are_ordered_leased_and_settled() {
-                let (_g, s) = $store.await;
-                super::super::outbox_claims_are_ordered_leased_and_settled(Arc::new(s)).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn concurrent_duplicates_make_one_row() {
-                let (_g, s) = $store.await;
-                super::super::concurrent_duplicates_make_one_row(Arc::new(s)).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_failing_unit_spares_its_batch() {
-                let (_g, s) = $store.await;
-                super::super::a_failing_unit_spares_its_batch(Arc::new(s)).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn concurrent_distinct_all_land() {
-                let (_g, s) = $store.await;
-                super::super::concurrent_distinct_all_land(Arc::new(s)).await;
-            }
+            conformance!(@each $store;
+                created_then_existing,
+                workflow_rows_go_with_their_stamp,
+                hostile_strings_round_trip_verbatim;
+                optimistic_lock_refuses_stale_writers,
+                reductions_save_states_and_cursors_together,
+                nodes_are_written_by_optimistic_lock_with_their_events,
+                stamp_events_are_read_in_order_past_a_cursor,
+                outbox_claims_are_ordered_leased_and_settled,
+                concurrent_duplicates_make_one_row,
+                a_failing_unit_spares_its_batch,
+                concurrent_distinct_all_land
+            );
         }
+    };
+    // Scenarios that take the store itself, then those that share it behind an Arc.
+    (@each $store:expr; $($owned:ident),*; $($shared:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $owned() {
+                let (_g, s) = $store.await;
+                super::super::$owned(s).await;
+            }
+        )*
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $shared() {
+                let (_g, s) = $store.await;
+                super::super::$shared(Arc::new(s)).await;
+            }
+        )*
     };
 }
 

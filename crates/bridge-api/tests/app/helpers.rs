@@ -120,6 +120,11 @@ impl TestApp {
             .await
     }
 
+    pub(crate) async fn delete(&self, path: &str) -> Reply {
+        self.request(Method::DELETE, path, None, Body::empty(), None)
+            .await
+    }
+
     pub(crate) async fn post(&self, path: &str, body: &Value) -> Reply {
         self.request(
             Method::POST,

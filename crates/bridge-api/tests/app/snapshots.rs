@@ -31,44 +31,32 @@ async fn stamp_routes() {
     let app = TestApp::new().await;
     let created = app.post("/stamp", &stamp_body("print('hi')\n")).await;
     snap!("stamp_201_rich", created);
-    snap!(
-        "stamp_200_deduplicated",
-        app.post("/stamp", &stamp_body("print('hi')\n")).await
-    );
-    snap!(
-        "stamp_201_lightweight",
-        app.post(
-            "/stamp",
-            &json!({"content": "x = 1\n", "namespace": "snap", "file_path": "a.py", "stamp_type": "lightweight"})
-        )
-        .await
-    );
-    snap!(
-        "stamp_201_sidecar_json",
-        app.post(
-            "/stamp",
-            &json!({"content": "{\"a\": 1}", "namespace": "snap", "file_path": "a.json"})
-        )
-        .await
-    );
-    snap!(
-        "stamp_400_invalid_namespace",
-        app.post("/stamp", &json!({"content": "x", "namespace": "no spaces"}))
-            .await
-    );
-    snap!(
-        "stamp_400_unknown_field",
-        app.post(
-            "/stamp",
-            &json!({"content": "x", "namespace": "snap", "colour": 1})
-        )
-        .await
-    );
-    snap!(
-        "stamp_400_empty_content",
-        app.post("/stamp", &json!({"content": "", "namespace": "snap"}))
-            .await
-    );
+    let posts = [
+        ("stamp_200_deduplicated", stamp_body("print('hi')\n")),
+        (
+            "stamp_201_lightweight",
+            json!({"content": "x = 1\n", "namespace": "snap", "file_path": "a.py", "stamp_type": "lightweight"}),
+        ),
+        (
+            "stamp_201_sidecar_json",
+            json!({"content": "{\"a\": 1}", "namespace": "snap", "file_path": "a.json"}),
+        ),
+        (
+            "stamp_400_invalid_namespace",
+            json!({"content": "x", "namespace": "no spaces"}),
+        ),
+        (
+            "stamp_400_unknown_field",
+            json!({"content": "x", "namespace": "snap", "colour": 1}),
+        ),
+        (
+            "stamp_400_empty_content",
+            json!({"content": "", "namespace": "snap"}),
+        ),
+    ];
+    for (name, body) in posts {
+        snap!(name, app.post("/stamp", &body).await);
+    }
     snap!(
         "stamp_415_wrong_media_type",
         app.request(Method::POST, "/stamp", Some("text/plain"), "x", None)
@@ -234,52 +222,37 @@ async fn registry_routes() {
     let app = TestApp::new().await;
     let node = json!({"node_id": "snap-node-1", "node_type": "effect", "version": "1.0.0",
                       "capabilities": ["stamp"], "endpoints": {"http": "http://127.0.0.1:9"}});
-    snap!("node_201", app.post("/registry/nodes", &node).await);
-    snap!(
-        "node_200_reregistered",
-        app.post("/registry/nodes", &node).await
-    );
-    snap!(
-        "node_400",
-        app.post(
+    let posts = [
+        ("node_201", "/registry/nodes", node.clone()),
+        ("node_200_reregistered", "/registry/nodes", node),
+        (
+            "node_400",
             "/registry/nodes",
-            &json!({"node_id": "x", "node_type": "nope", "version": "1"})
-        )
-        .await
-    );
-    snap!(
-        "heartbeat_200",
-        app.post("/registry/nodes/snap-node-1/heartbeat", &json!({}))
-            .await
-    );
-    snap!(
-        "heartbeat_404",
-        app.post("/registry/nodes/nobody/heartbeat", &json!({}))
-            .await
-    );
+            json!({"node_id": "x", "node_type": "nope", "version": "1"}),
+        ),
+        (
+            "heartbeat_200",
+            "/registry/nodes/snap-node-1/heartbeat",
+            json!({}),
+        ),
+        (
+            "heartbeat_404",
+            "/registry/nodes/nobody/heartbeat",
+            json!({}),
+        ),
+    ];
+    for (name, path, body) in posts {
+        snap!(name, app.post(path, &body).await);
+    }
     snap!("nodes_200", app.get("/registry/nodes?type=effect").await);
     snap!("nodes_400", app.get("/registry/nodes?type=alien").await);
     snap!(
         "deregister_200",
-        app.request(
-            Method::DELETE,
-            "/registry/nodes/snap-node-1",
-            None,
-            Body::empty(),
-            None
-        )
-        .await
+        app.delete("/registry/nodes/snap-node-1").await
     );
     snap!(
         "deregister_404",
-        app.request(
-            Method::DELETE,
-            "/registry/nodes/snap-node-1",
-            None,
-            Body::empty(),
-            None
-        )
-        .await
+        app.delete("/registry/nodes/snap-node-1").await
     );
     assert_eq!(
         app.run_pending_outbox().await,
@@ -359,25 +332,13 @@ async fn auth_and_rate_limit_errors() {
         )
         .await
     );
-    // The 2/m bucket is spent by the 403 above and this one; the next is 429.
-    let _ = app
-        .request(
-            Method::GET,
-            "/namespaces",
-            None,
-            Body::empty(),
-            Some("snap-key-0001"),
-        )
-        .await;
-    let limited = app
-        .request(
-            Method::GET,
-            "/namespaces",
-            None,
-            Body::empty(),
-            Some("snap-key-0001"),
-        )
-        .await;
+    // The 2/m bucket is spent by the 403 above and the first of these; the second is 429.
+    let list = || {
+        let key = Some("snap-key-0001");
+        app.request(Method::GET, "/namespaces", None, Body::empty(), key)
+    };
+    assert_eq!(list().await.status, 200);
+    let limited = list().await;
     assert!(limited.headers.contains_key("retry-after"));
     snap!("rate_limit_429", limited);
     app.run_pending_outbox().await;

@@ -349,37 +349,35 @@ impl Running {
                 ),
             }
         }
-        let t = &mut self.tasks;
-        // Our nodes leave the registry (NODE_DEREGISTERED, before the relay's last pass).
-        if !t
-            .stop(
+        // Our nodes leave the registry (NODE_DEREGISTERED, before the relay's last pass); the
+        // reducer saves its open window once rather than have it re-read at the next start;
+        // the relay makes one last pass over what is committed.
+        let stages: [(&CancellationToken, &[&'static str], Duration, &str); 3] = [
+            (
                 &self.stages.registry,
                 &["registry-sweeper", "own-nodes"],
                 REGISTRY_LEAVE_TIMEOUT,
-            )
-            .await
-        {
-            tracing::warn!("could not deregister this process's nodes in time");
-        }
-        // The open window is saved (once) rather than re-read at the next start.
-        if !t
-            .stop(&self.stages.reducer, &["reducer"], REDUCER_SAVE_TIMEOUT)
-            .await
-        {
-            tracing::warn!("the reducer did not save its window within {REDUCER_SAVE_TIMEOUT:?}; its events are read again at the next start");
-        }
-        // One last pass over what is committed; rows left behind stay pending for next time.
-        if !t
-            .stop(
+                "this process's nodes could not be deregistered in time",
+            ),
+            (
+                &self.stages.reducer,
+                &["reducer"],
+                REDUCER_SAVE_TIMEOUT,
+                "the reducer did not save its window in time; its events are read again at the next start",
+            ),
+            (
                 &self.stages.delivery,
                 &["relay", "dlq-monitor"],
                 RELAY_FLUSH_TIMEOUT,
-            )
-            .await
-        {
-            tracing::warn!("the relay did not finish within {RELAY_FLUSH_TIMEOUT:?}; pending events stay in the outbox");
+                "the relay did not finish in time; pending events stay in the outbox",
+            ),
+        ];
+        for (token, names, within, late) in stages {
+            if !self.tasks.stop(token, names, within).await {
+                tracing::warn!(bound = ?within, "{late}");
+            }
         }
-        t.cancel_all();
+        self.tasks.cancel_all();
     }
 }
 

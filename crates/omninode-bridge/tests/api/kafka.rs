@@ -238,18 +238,24 @@ fn topics_create_is_idempotent_and_list_shows_partitions() {
     assert!(listed.lines().any(|l| l == "omninode_system_alerts\t1"));
 }
 
+/// A Kafka-mode server whose events over 2,000 bytes go to their dead-letter topics.
+fn small_message_server(brokers: &str, env: &str, extra: &[&str]) -> Server {
+    let flags = [
+        "--kafka-brokers",
+        brokers,
+        "--env",
+        env,
+        "--kafka-max-message-bytes",
+        "2000",
+    ];
+    Server::start(&[&flags[..], extra].concat())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_event_goes_to_its_dead_letter_topic_with_the_reason() {
     let env = unique_env();
     let b = brokers();
-    let s = Server::start(&[
-        "--kafka-brokers",
-        &b,
-        "--env",
-        &env,
-        "--kafka-max-message-bytes",
-        "2000",
-    ]);
+    let s = small_message_server(&b, &env, &[]);
     let small = s.post("/stamp", &stamp_body("small\n", "ns")).await;
     assert_eq!(small.status, 201);
     // STAMP_CREATED carries the file path: 3,000 bytes of it push that event over the limit.
@@ -300,16 +306,7 @@ async fn an_oversized_event_goes_to_its_dead_letter_topic_with_the_reason() {
 async fn crossing_the_dlq_threshold_publishes_exactly_one_alert() {
     let env = unique_env();
     let b = brokers();
-    let s = Server::start(&[
-        "--kafka-brokers",
-        &b,
-        "--env",
-        &env,
-        "--kafka-max-message-bytes",
-        "2000",
-        "--dlq-alert-threshold",
-        "3",
-    ]);
+    let s = small_message_server(&b, &env, &["--dlq-alert-threshold", "3"]);
     for i in 0..5 {
         let path = format!("{}{i}.txt", "q".repeat(3000));
         let r = s
