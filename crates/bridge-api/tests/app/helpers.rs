@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{header, Method, Request};
 use axum::Router;
 use bridge_api::{router, ApiConfig, App, Metrics};
 use bridge_core::contract::{builtin::Builtin, load};
@@ -20,19 +20,43 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// One answer: status, headers and body (JSON when it parses).
+/// One answer: status, headers and body (its JSON, or the text when it is not JSON), with the
+/// same helpers as the spawned suite's replies.
 #[derive(Debug)]
 pub(crate) struct Reply {
-    pub(crate) status: StatusCode,
+    pub(crate) status: u16,
     pub(crate) headers: axum::http::HeaderMap,
     pub(crate) text: String,
-    pub(crate) json: Value,
+    pub(crate) body: Value,
 }
 
 impl Reply {
     pub(crate) fn data(&self) -> &Value {
-        &self.json["data"]
+        &self.body["data"]
     }
+
+    /// `error.code` of an error envelope.
+    pub(crate) fn code(&self) -> &str {
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {}", self.body))
+    }
+
+    /// An error envelope with this status and code, a message and a correlation id.
+    pub(crate) fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["status"], "error", "{}", self.body);
+        assert_eq!(self.code(), code, "{}", self.body);
+        assert!(self.body["metadata"]["correlation_id"].is_string());
+        assert!(self.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+}
+
+/// The smallest stamp request.
+pub(crate) fn stamp_body(content: &str, ns: &str) -> Value {
+    serde_json::json!({"content": content, "namespace": ns})
 }
 
 /// An in-process service over a store of its own.
@@ -84,16 +108,16 @@ impl TestApp {
         req.extensions_mut()
             .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
         let resp = self.router.clone().oneshot(req).await.unwrap();
-        let status = resp.status();
+        let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(text.clone()));
         Reply {
             status,
             headers,
             text,
-            json,
+            body,
         }
     }
 
@@ -122,6 +146,16 @@ impl TestApp {
 
     pub(crate) async fn delete(&self, path: &str) -> Reply {
         self.request(Method::DELETE, path, None, Body::empty(), None)
+            .await
+    }
+
+    pub(crate) async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<Body>,
+    ) -> Reply {
+        self.request(Method::POST, path, Some(content_type), body, None)
             .await
     }
 

@@ -5,5 +5,6 @@
 
 mod helpers;
 
+mod errors;
 mod limits;
 mod snapshots;

@@ -12,7 +12,7 @@ use crate::helpers::{on_postgres, stable, Reply, TestApp};
 
 /// The status and the body, as one document.
 fn shown(r: &Reply) -> Value {
-    json!({"status": r.status.as_u16(), "body": r.json})
+    json!({"status": r.status, "body": r.body})
 }
 
 macro_rules! snap {

@@ -6,7 +6,6 @@ mod helpers;
 mod auth;
 mod cli;
 mod endpoints;
-mod errors;
 mod intelligence;
 mod kafka;
 mod kafka_faults;

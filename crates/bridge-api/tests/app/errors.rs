@@ -1,12 +1,14 @@
-//! Bad input: a precise error code and the right status, never a 500.
+//! Bad input: a precise error code and the right status, never a 500 (in process: moved
+//! from the spawned-binary suite, where each test started a server of its own).
 
+use bridge_api::ApiConfig;
 use serde_json::json;
 
-use crate::helpers::{stamp_body, Server};
+use crate::helpers::{stamp_body, TestApp};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_get_precise_codes() {
-    let s = Server::start(&[]);
+    let s = TestApp::new().await;
     let cases = [
         (
             json!({"content": "x", "namespace": "ns", "extra": 1}),
@@ -114,9 +116,9 @@ async fn malformed_requests_get_precise_codes() {
     assert_eq!(r.body["error"]["field"], "expected_hash");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_media_types_methods_and_routes() {
-    let s = Server::start(&[]);
+    let s = TestApp::new().await;
     s.post_raw("/stamp", "text/plain", "content=x")
         .await
         .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
@@ -146,8 +148,7 @@ async fn wrong_media_types_methods_and_routes() {
         .await
         .assert_error(400, "INVALID_MULTIPART");
     s.get("/nowhere").await.assert_error(404, "NOT_FOUND");
-    let r =
-        crate::helpers::Reply::from(s.client.delete(s.url("/stamp")).send().await.unwrap()).await;
+    let r = s.delete("/stamp").await;
     r.assert_error(405, "METHOD_NOT_ALLOWED");
     assert_eq!(r.headers["allow"], "POST");
     s.get("/stamp/nothex")
@@ -167,9 +168,9 @@ async fn wrong_media_types_methods_and_routes() {
         .assert_error(400, "INVALID_QUERY");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_strings_are_stored_verbatim() {
-    let s = Server::start(&[]);
+    let s = TestApp::new().await;
     let nasty =
         "'; DROP TABLE metadata_stamps; -- \u{202e} <script>alert(1)</script> $(rm -rf /) %00 %s";
     let r = s
@@ -193,6 +194,7 @@ async fn hostile_strings_are_stored_verbatim() {
         s.post("/stamp", &stamp_body("after\n", "ns")).await.status,
         201
     );
+    s.run_pending_outbox().await;
 }
 
 /// A small deterministic generator (xorshift) so the random requests are reproducible.
@@ -213,9 +215,13 @@ impl Rng {
 
 /// Hundreds of hostile requests (random values in every field, mangled bodies, odd media
 /// types) never get a 5xx, and always get the envelope with an error code.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_hostile_requests_never_get_a_5xx() {
-    let s = Server::start(&["--max-content-bytes", "64KiB"]);
+    let s = TestApp::with_config(ApiConfig {
+        max_content_bytes: 64 << 10,
+        ..ApiConfig::default()
+    })
+    .await;
     let mut rng = Rng(0x5eed_cafe_f00d_beef);
     let values = [
         json!(null),
@@ -302,4 +308,5 @@ async fn random_hostile_requests_never_get_a_5xx() {
     }
     // Still healthy afterwards.
     assert_eq!(s.get("/health").await.status, 200);
+    s.run_pending_outbox().await;
 }
