@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod endpoints;
 mod errors;
 mod limits;
 mod snapshots;
