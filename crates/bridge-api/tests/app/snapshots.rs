@@ -343,3 +343,24 @@ async fn auth_and_rate_limit_errors() {
     snap!("rate_limit_429", limited);
     app.run_pending_outbox().await;
 }
+
+/// The OpenAPI document's routes and their methods (the document itself is the contract
+/// issue's; this pins which routes it lists).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_lists_every_route() {
+    let app = TestApp::new().await;
+    let doc = app.get("/openapi.json").await;
+    assert_eq!(doc.status, 200);
+    let routes: Vec<String> = doc.body["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| format!("{} {path}", m.to_uppercase()))
+        })
+        .collect();
+    stable().bind(|| insta::assert_json_snapshot!("openapi_routes", routes));
+}
