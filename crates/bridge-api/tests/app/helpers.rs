@@ -144,6 +144,17 @@ impl TestApp {
             .await
     }
 
+    pub(crate) async fn get_with(&self, path: &str, key: Option<&str>) -> Reply {
+        self.request(Method::GET, path, None, Body::empty(), key)
+            .await
+    }
+
+    pub(crate) async fn post_with(&self, path: &str, body: &Value, key: Option<&str>) -> Reply {
+        let json = Some("application/json");
+        self.request(Method::POST, path, json, body.to_string(), key)
+            .await
+    }
+
     pub(crate) async fn delete(&self, path: &str) -> Reply {
         self.request(Method::DELETE, path, None, Body::empty(), None)
             .await

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod auth;
 mod endpoints;
 mod errors;
 mod limits;

@@ -315,21 +315,15 @@ impl Drop for Server {
 /// A response with its envelope.
 pub(crate) struct Reply {
     pub(crate) status: u16,
-    pub(crate) headers: reqwest::header::HeaderMap,
     pub(crate) body: Value,
 }
 
 impl Reply {
     pub(crate) async fn from(resp: reqwest::Response) -> Reply {
         let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
         let text = resp.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        Reply { status, body }
     }
 
     /// `error.code` of an error envelope.
