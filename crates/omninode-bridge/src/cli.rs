@@ -42,6 +42,9 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Apply database migrations and exit.
     Migrate(StoreArgs),
+    /// Work with signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Work with node contracts.
     #[command(subcommand)]
     Contracts(ContractsCommand),
@@ -51,6 +54,19 @@ pub(crate) enum Command {
     /// Publish codegen events.
     #[command(subcommand)]
     Events(EventsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// Write an Ed25519 key pair in OpenSSH format to DIR (`stamp_ed25519`, mode 0600, and
+    /// `stamp_ed25519.pub`) and print its `allowed_signers` line.
+    Generate {
+        /// Directory for the key files (created if missing; existing keys are never replaced).
+        dir: PathBuf,
+        /// Principal of the `allowed_signers` line.
+        #[arg(long, env = "ONEX_SIGNER_IDENTITY", default_value = "omninode-bridge")]
+        identity: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 mod contracts;
 mod events;
 mod hash;
+mod keys;
 mod migrate;
 mod serve;
 mod stamp;
@@ -24,6 +25,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => serve::run(*args).await,
         Command::Hash(args) => hash::run(args),
+        Command::Keys(cmd) => keys::run(cmd),
         Command::Stamp(args) => stamp::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Migrate(args) => migrate::run(args).await,

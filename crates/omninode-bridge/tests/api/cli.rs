@@ -238,3 +238,77 @@ fn invalid_contracts_are_refused_naming_file_and_key() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("orchestrator/nowhere.yaml: not found (referenced from orchestrator/contract.yaml at routing)"), "{err}");
 }
+
+/// `keys generate` writes what OpenSSH writes: the stock `ssh-keygen` reads both files, signs
+/// with the private key, and verifies that signature against the printed `allowed_signers`
+/// line. The private key is 0600 and never replaced.
+#[test]
+fn keys_generate_writes_an_openssh_key_pair_that_ssh_keygen_uses() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(
+        &["keys", "generate", "k", "--identity", "bridge@test"],
+        dir.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let line = stdout(&o);
+    let private = dir.path().join("k/stamp_ed25519");
+    let public = std::fs::read_to_string(dir.path().join("k/stamp_ed25519.pub")).unwrap();
+    assert_eq!(
+        line.trim(),
+        format!(
+            "bridge@test namespaces=\"omninode-stamp-v1\" {}",
+            public.trim()
+        )
+    );
+    let mode = std::fs::metadata(&private).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let derived = Command::new("ssh-keygen")
+        .arg("-y")
+        .arg("-f")
+        .arg(&private)
+        .output()
+        .expect("ssh-keygen (openssh-client) is installed by scripts/test");
+    assert!(derived.status.success());
+    assert_eq!(stdout(&derived).trim(), public.trim());
+
+    // Sign with ssh-keygen, verify against the allowed_signers line we printed.
+    let message = dir.path().join("message");
+    std::fs::write(&message, b"omninode-stamp/v1\n").unwrap();
+    let signed = Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "omninode-stamp-v1", "-f"])
+        .arg(&private)
+        .arg(&message)
+        .output()
+        .unwrap();
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    let signers = dir.path().join("allowed_signers");
+    std::fs::write(&signers, &line).unwrap();
+    let verify = |namespace: &str| {
+        Command::new("ssh-keygen")
+            .args(["-Y", "verify", "-I", "bridge@test", "-n", namespace, "-f"])
+            .arg(&signers)
+            .arg("-s")
+            .arg(dir.path().join("message.sig"))
+            .stdin(std::fs::File::open(&message).unwrap())
+            .output()
+            .unwrap()
+    };
+    assert!(verify("omninode-stamp-v1").status.success());
+    assert!(
+        !verify("other-namespace").status.success(),
+        "namespace is bound"
+    );
+
+    let again = run(&["keys", "generate", "k"], dir.path());
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("k/stamp_ed25519.pub")).unwrap(),
+        public
+    );
+}
