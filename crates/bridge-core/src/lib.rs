@@ -16,6 +16,7 @@ pub mod fsm;
 pub mod fuzzing;
 pub mod hash;
 pub mod stamp;
+pub mod statement;
 pub mod topics;
 
 pub use domain::{Namespace, RelativePath, StampType};
