@@ -77,23 +77,26 @@ impl<P: Payload> Envelope<P> {
     /// Decodes an envelope of `P`, checking its `event_type`; the error names what is wrong.
     pub fn decode(json: &[u8]) -> Result<Self, EnvelopeError> {
         let expected = P::TYPE.as_str();
-        // The type first, so another event's payload is reported as such, not as a shape error.
-        #[derive(Deserialize)]
-        struct Head {
-            event_type: String,
+        let wrong = |found: String| EnvelopeError::WrongType { expected, found };
+        // One parse on the reducer's path; only a failure looks again, for the event type, so
+        // another event's payload is reported as such rather than as a missing field.
+        match serde_json::from_slice::<Self>(json) {
+            Ok(e) if e.event_type == expected => Ok(e),
+            Ok(e) => Err(wrong(e.event_type)),
+            Err(error) => {
+                #[derive(Deserialize)]
+                struct Head {
+                    event_type: String,
+                }
+                match serde_json::from_slice::<Head>(json) {
+                    Ok(h) if h.event_type != expected => Err(wrong(h.event_type)),
+                    _ => Err(EnvelopeError::Shape {
+                        expected,
+                        message: error.to_string(),
+                    }),
+                }
+            }
         }
-        let shape = |e: serde_json::Error| EnvelopeError::Shape {
-            expected,
-            message: e.to_string(),
-        };
-        let head: Head = serde_json::from_slice(json).map_err(shape)?;
-        if head.event_type != expected {
-            return Err(EnvelopeError::WrongType {
-                expected,
-                found: head.event_type,
-            });
-        }
-        serde_json::from_slice(json).map_err(shape)
     }
 }
 

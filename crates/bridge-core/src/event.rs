@@ -12,6 +12,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::fsm::WorkflowState;
+
 /// The wire name of `STAMP_CREATED` as a literal, for `concat!` into SQL text: the reducer's
 /// partial index on `event_logs` is only used when the query spells the literal (a bound
 /// parameter would not match the index predicate). [`EventType::as_str`] uses it too.
@@ -210,9 +212,9 @@ pub struct StateTransition {
     /// The workflow.
     pub workflow_id: Uuid,
     /// From state (`PENDING`, …).
-    pub from: String,
+    pub from: WorkflowState,
     /// To state.
-    pub to: String,
+    pub to: WorkflowState,
     /// Why.
     pub reason: String,
 }
@@ -398,5 +400,21 @@ mod tests {
         let p: StampCreated = serde_json::from_value(golden.clone()).unwrap();
         assert_eq!(p.file_size, 12);
         assert_eq!(serde_json::to_value(&p).unwrap(), golden);
+    }
+
+    /// States travel in their contract spelling, as they did when they were strings.
+    #[test]
+    fn state_transition_keeps_its_wire_spelling() {
+        let p = StateTransition {
+            workflow_id: Uuid::nil(),
+            from: WorkflowState::Pending,
+            to: WorkflowState::Processing,
+            reason: "input accepted".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            serde_json::json!({"workflow_id": Uuid::nil(), "from": "PENDING",
+                               "to": "PROCESSING", "reason": "input accepted"})
+        );
     }
 }

@@ -86,8 +86,8 @@ impl<'a> Run<'a> {
         });
         let payload = StateTransition {
             workflow_id: self.workflow_id,
-            from: from.as_str().to_owned(),
-            to: to.as_str().to_owned(),
+            from,
+            to,
             reason: reason.to_owned(),
         };
         self.event(None, payload);

@@ -103,12 +103,8 @@ impl Server {
         Server::spawn_with(data_dir, None, &[], Some((log, "info")))
     }
 
-    /// [`Server::start_logging`] with extra `serve` flags.
-    pub(crate) fn start_logging_with(data_dir: &Path, log: &Path, flags: &[&str]) -> Server {
-        Server::spawn_with(data_dir, None, flags, Some((log, "info")))
-    }
-
-    /// [`Server::start_logging_with`] at a `RUST_LOG` level of the caller's choice.
+    /// [`Server::start_logging`] at a `RUST_LOG` level of the caller's choice, with extra
+    /// `serve` flags.
     pub(crate) fn start_logging_at(
         data_dir: &Path,
         log: &Path,

@@ -11,7 +11,7 @@ async fn a_panicking_reducer_is_reported_and_the_process_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("stderr.log");
     let data = dir.path().join("data");
-    let mut s = Server::start_logging_with(&data, &log, &["--fault-panic-task", "reducer"]);
+    let mut s = Server::start_logging_at(&data, &log, "info", &["--fault-panic-task", "reducer"]);
     assert_eq!(
         s.wait_exit(Duration::from_secs(30)),
         Some(70),
@@ -27,7 +27,7 @@ async fn a_panicking_reducer_is_reported_and_the_process_exits_non_zero() {
         "the log line names the task: {text}"
     );
     // The drain still ran: this life's nodes left the registry.
-    let again = Server::start_logging_with(&data, &dir.path().join("second.log"), &[]);
+    let again = Server::start_logging_at(&data, &dir.path().join("second.log"), "info", &[]);
     let nodes = again.get("/registry/nodes").await;
     let ids: Vec<String> = nodes.data()["nodes"]
         .as_array()
