@@ -14,6 +14,7 @@ use bridge_store::Store;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::ApiConfig;
+use crate::keys::ServiceKeys;
 use crate::metrics::Metrics;
 
 /// Token buckets keyed by API key index or client address.
@@ -57,6 +58,8 @@ pub struct AppState {
     pub(crate) registry: Arc<Registry>,
     /// Node types the registry contract allows (for query validation).
     pub(crate) registry_node_types: Arc<Vec<String>>,
+    /// The public keys, and the keyring that makes a stamp TRUSTED.
+    pub(crate) keys: Arc<ServiceKeys>,
 }
 
 impl App {
@@ -99,6 +102,7 @@ impl App {
             stats,
             registry_node_types: Arc::new(registry.node_types().to_vec()),
             registry,
+            keys: Arc::new(ServiceKeys::default()),
         }))
     }
 
@@ -112,6 +116,12 @@ impl App {
         let state = self.state_mut();
         state.reducer = Some(status);
         state.stats = cache;
+        self
+    }
+
+    /// Publishes these keys and trusts stamps signed by them.
+    pub fn with_keys(mut self, keys: ServiceKeys) -> Self {
+        self.state_mut().keys = Arc::new(keys);
         self
     }
 

@@ -10,6 +10,7 @@ mod envelope;
 mod error;
 mod extract;
 mod handlers;
+mod keys;
 mod metrics;
 mod middleware;
 mod openapi;
@@ -22,6 +23,7 @@ pub use config::{
     MAX_BATCH_ITEMS,
 };
 pub use error::ApiError;
+pub use keys::{KeyStatus, PublishedKey, ServiceKeys};
 pub use metrics::Metrics;
 pub use router::router;
 

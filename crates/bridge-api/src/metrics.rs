@@ -36,6 +36,13 @@ pub(crate) struct TopicLabels {
     pub(crate) topic: String,
 }
 
+/// Labels of `signature_verifications_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct VerificationLabels {
+    /// `trusted`, `untrusted_key` or `invalid`.
+    pub(crate) result: &'static str,
+}
+
 /// Labels of `circuit_breaker_state`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct BreakerLabels {
@@ -56,6 +63,10 @@ pub struct Metrics {
     pub(crate) request_seconds: Family<RequestLabels, Histogram, fn() -> Histogram>,
     /// New stamps (deduplicated requests excluded).
     pub(crate) stamps_created: Counter,
+    /// New stamps that were signed.
+    pub(crate) stamps_signed: Counter,
+    /// Signatures checked by `/validate`, by result.
+    pub(crate) signature_verifications: Family<VerificationLabels, Counter>,
     /// Outbox depth, refreshed on each scrape.
     pub(crate) events_pending: Gauge,
     /// Workflow run time.
@@ -113,6 +124,18 @@ impl Metrics {
             "stamps_created",
             "Stamps created (deduplicated requests excluded)",
             stamps_created.clone(),
+        );
+        let stamps_signed = Counter::default();
+        registry.register(
+            "stamps_signed",
+            "New stamps signed with the service's stamp key",
+            stamps_signed.clone(),
+        );
+        let signature_verifications = Family::<VerificationLabels, Counter>::default();
+        registry.register(
+            "signature_verifications",
+            "Stamp signatures checked, by result (trusted, untrusted_key, invalid)",
+            signature_verifications.clone(),
         );
         let events_pending = Gauge::default();
         registry.register(
@@ -202,11 +225,20 @@ impl Metrics {
             hash_seconds,
             request_seconds,
             stamps_created,
+            stamps_signed,
+            signature_verifications,
             events_pending,
             workflow_seconds,
             transitions,
             breakers,
         }
+    }
+
+    /// Counts one signature check.
+    pub(crate) fn signature_checked(&self, result: &'static str) {
+        self.signature_verifications
+            .get_or_create(&VerificationLabels { result })
+            .inc();
     }
 
     /// Sets a circuit breaker's state gauge.

@@ -9,7 +9,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::handlers::{batch, hash, health, lookup, namespaces, registry, stamp, validate};
+use crate::handlers::{batch, hash, health, keys, lookup, namespaces, registry, stamp, validate};
 use crate::middleware::{auth, context, rate_limit, tag_route};
 use crate::openapi::openapi_json;
 use crate::LEGACY_PREFIX;
@@ -19,7 +19,9 @@ fn routes(app: &App) -> Router<App> {
         .route("/health", get(health::health))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
-        .route("/metrics", get(health::metrics));
+        .route("/metrics", get(health::metrics))
+        .route("/keys", get(keys::keys))
+        .route("/keys/allowed_signers", get(keys::allowed_signers));
     let protected = Router::new()
         .route("/stamp", post(stamp::stamp))
         .route("/stamp/batch", post(batch::batch))

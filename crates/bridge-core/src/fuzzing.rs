@@ -6,6 +6,7 @@ use crate::contract::StepName;
 use crate::contract::{builtin::Builtin, load, ContractSource};
 use crate::event::EventType;
 use crate::fsm::Fsm;
+use crate::signature::StampSigner;
 use crate::stamp::{
     locate, remove, stamp, validate, validate_sidecar, Located, Original, StampRequest,
 };
@@ -26,13 +27,19 @@ const PATHS: [Option<&str>; 12] = [
     Some("a.xml"),
 ];
 
-/// Stamping any content under any file type (first byte: type and stamp kind): the stamped
-/// file validates against the original's hash, and removing the stamp gives the original; a
-/// sidecar stamp validates the untouched original.
+/// Stamping any content under any file type (first byte: type and stamp kind; second:
+/// signed or not): the stamped file validates against the original's hash (signed stamps with
+/// their key), and removing the stamp gives the original; a sidecar stamp validates the
+/// untouched original.
 pub fn stamp_roundtrip(data: &[u8]) {
-    let Some((&selector, content)) = data.split_first() else {
+    let Some((&selector, rest)) = data.split_first() else {
         return;
     };
+    let (sign, content) = match rest.split_first() {
+        Some((&s, content)) => (s & 1 == 1, content),
+        None => (false, rest),
+    };
+    let signer = StampSigner::from_seed([7; 32]);
     let req = StampRequest {
         namespace: "fuzz",
         file_path: PATHS[usize::from(selector & 0x7f) % PATHS.len()],
@@ -43,12 +50,17 @@ pub fn stamp_roundtrip(data: &[u8]) {
         },
         stamp_id: uuid::Uuid::nil(),
         now: chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("valid time"),
+        signer: sign.then_some(&signer),
     };
     let original = Original::of(content);
-    let made = stamp(&original, &req);
+    let made = stamp(&original, &req).expect("validated inputs always stamp");
+    // Lightweight lines carry no signature.
+    let signed = sign && (made.stamped.is_none() || req.stamp_type == StampType::Rich);
+    let expect_signer = signed.then(|| signer.id().clone());
     if let Some(stamped) = &made.stamped {
         let v = validate(stamped, Some(&original.hash));
         assert!(v.is_valid(), "stamped content does not validate: {v:?}");
+        assert_eq!(v.signed_by, expect_signer, "wrong signer");
         assert_eq!(
             &*remove(stamped),
             &*original.bytes,
@@ -60,6 +72,7 @@ pub fn stamp_roundtrip(data: &[u8]) {
             v.is_valid(),
             "the sidecar does not validate its file: {v:?}"
         );
+        assert_eq!(v.signed_by, expect_signer, "wrong sidecar signer");
         let mut changed = content.to_vec();
         match changed.first_mut() {
             Some(b) => *b ^= 1,

@@ -15,6 +15,7 @@ pub mod fsm;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hash;
+pub mod signature;
 pub mod stamp;
 pub mod statement;
 pub mod topics;

@@ -53,6 +53,8 @@ fn writes(topic: &str) -> Vec<StampWrite> {
                 workflow_id: None,
                 correlation_id,
                 created_at: Utc::now(),
+                signing_key: None,
+                signature: None,
             };
             let events = (0..EVENTS_PER_STAMP)
                 .map(|j| EventRow {

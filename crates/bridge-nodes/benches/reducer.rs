@@ -91,6 +91,8 @@ fn write(i: usize) -> StampWrite {
         workflow_id: Some(Uuid::now_v7()),
         correlation_id,
         created_at: now,
+        signing_key: None,
+        signature: None,
     };
     let env = bridge_core::envelope::Envelope::of(
         bridge_nodes::orchestrator::stamp_created(&record),

@@ -38,8 +38,8 @@ fn inputs(tag: &str) -> Vec<StampInput> {
 
 async fn bare(store: Arc<dyn Store>, input: StampInput) {
     let original = Original::of(&input.content);
-    let req = input.stamp_request(Uuid::now_v7(), Utc::now());
-    let made = stamp::stamp(&original, &req);
+    let req = input.stamp_request(Uuid::now_v7(), Utc::now(), None);
+    let made = stamp::stamp(&original, &req).unwrap();
     let stamp = input.stamp_record(&original, &made, Uuid::now_v7());
     let env = bridge_core::envelope::Envelope::of(
         bridge_nodes::orchestrator::stamp_created(&stamp),

@@ -42,6 +42,9 @@ fn write(i: usize) -> StampWrite {
         workflow_id: Some(Uuid::now_v7()),
         correlation_id,
         created_at: Utc::now(),
+        // A signature of realistic length (an SSHSIG blob is 188 bytes, 252 in base64).
+        signing_key: Some(format!("SHA256:{}", "k".repeat(43))),
+        signature: Some("s".repeat(252)),
     };
     let event = EventRow {
         event_id: Uuid::now_v7(),

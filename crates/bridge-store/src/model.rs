@@ -36,6 +36,11 @@ pub struct StampRecord {
     pub correlation_id: Uuid,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Id (`SHA256:…`) of the key that signed the stamp's statement; `None` for stamps made
+    /// before signing (UNSIGNED).
+    pub signing_key: Option<String>,
+    /// The SSHSIG blob over the statement, base64.
+    pub signature: Option<String>,
 }
 
 /// An event for the log/outbox (`event_logs`).

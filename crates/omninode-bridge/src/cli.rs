@@ -38,6 +38,9 @@ pub(crate) enum Command {
     Hash(HashArgs),
     /// Stamp files offline; prints the stamped content or rewrites the files.
     Stamp(StampArgs),
+    /// Remove stamps exactly (the bytes before stamping); prints the result or rewrites the
+    /// files; with --in-place a sidecar is removed.
+    Unstamp(UnstampArgs),
     /// Validate the stamps in files offline; exit 0 only if every file is validly stamped.
     Verify(VerifyArgs),
     /// Apply database migrations and exit.
@@ -206,6 +209,34 @@ pub(crate) struct ServeArgs {
     /// Allow a non-loopback bind without API keys.
     #[arg(long, env = "ONEX_ALLOW_UNAUTHENTICATED")]
     pub(crate) allow_unauthenticated: bool,
+    #[command(flatten)]
+    pub(crate) keys: KeyArgs,
+}
+
+/// The stamp and log keys (SPEC §11).
+#[derive(Debug, Args)]
+pub(crate) struct KeyArgs {
+    /// OpenSSH Ed25519 private key that signs stamps, mode 0600 (default:
+    /// <data-dir>/keys/stamp_ed25519, made at first start and reused).
+    #[arg(long, env = "ONEX_SIGNING_KEY")]
+    pub(crate) signing_key: Option<PathBuf>,
+    /// A retired key whose stamps still verify as TRUSTED: a `.pub` file or a private key
+    /// (repeatable; env: comma-separated).
+    #[arg(long = "verify-key", env = "ONEX_VERIFY_KEYS", value_delimiter = ',')]
+    pub(crate) verify_keys: Vec<PathBuf>,
+    /// OpenSSH Ed25519 private key that signs log checkpoints, mode 0600 (default:
+    /// <data-dir>/keys/log_ed25519, made at first start and reused).
+    #[arg(long, env = "ONEX_LOG_KEY")]
+    pub(crate) log_key: Option<PathBuf>,
+    /// Principal of the stamp keys in /keys/allowed_signers.
+    #[arg(long, env = "ONEX_SIGNER_IDENTITY", default_value = "omninode-bridge")]
+    pub(crate) signer_identity: String,
+    /// Name of the transparency log: a schema-less URL such as `bridge.example.com/log`.
+    #[arg(long, env = "ONEX_LOG_ORIGIN")]
+    pub(crate) log_origin: Option<String>,
+    /// Benchmark anchor only: make unsigned stamps, as before signing existed.
+    #[arg(long, env = "ONEX_NO_SIGN", hide = true)]
+    pub(crate) no_sign: bool,
 }
 
 #[derive(Debug, Args)]
@@ -242,6 +273,28 @@ pub(crate) struct StampArgs {
     /// `FILE.onex-stamp` sidecar.
     #[arg(long)]
     pub(crate) in_place: bool,
+    /// Sign the stamps with this OpenSSH Ed25519 private key; without it they are UNSIGNED.
+    #[arg(long, env = "ONEX_SIGNING_KEY")]
+    pub(crate) key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UnstampArgs {
+    /// Files to unstamp.
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// Rewrite the files (atomically) instead of printing; delete a `FILE.onex-stamp` sidecar.
+    #[arg(long)]
+    pub(crate) in_place: bool,
+}
+
+/// The trust level `verify --require` asks for.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum RequiredTrust {
+    /// Signed by a key of `--trust`.
+    Trusted,
+    /// Trusted, and proven to be in the transparency log.
+    Logged,
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +302,21 @@ pub(crate) struct VerifyArgs {
     /// Files to verify (a `FILE.onex-stamp` sidecar is used when present).
     #[arg(required = true)]
     pub(crate) files: Vec<PathBuf>,
+    /// An OpenSSH `allowed_signers` file: stamps signed by its keys are TRUSTED (e.g. the
+    /// service's `GET /keys/allowed_signers`).
+    #[arg(long)]
+    pub(crate) trust: Option<PathBuf>,
+    /// Exit 1 unless every file is valid at this trust level or above.
+    #[arg(long, value_enum)]
+    pub(crate) require: Option<RequiredTrust>,
+    /// Write `statement`, `stamp.sig` and `allowed_signers` here, for `ssh-keygen -Y verify`
+    /// (one file only).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) export: Option<PathBuf>,
+    /// Principal written to the exported `allowed_signers` when `--trust` does not name the
+    /// key.
+    #[arg(long, default_value = "omninode-bridge")]
+    pub(crate) identity: String,
 }
 
 /// Parses `1048576`, `10MiB`, `1GiB`, `512KiB` (also KB/MB/GB as powers of 1000).

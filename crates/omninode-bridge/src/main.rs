@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod keyfiles;
 mod logging;
 mod supervisor;
 

@@ -63,6 +63,10 @@ pub(crate) struct StampData {
     created_at: String,
     processing_time_ms: f64,
     deduplicated: bool,
+    /// Id (`SHA256:…`) of the key that signed the stamp; null for stamps made unsigned.
+    signing_key: Option<String>,
+    /// The SSHSIG over the stamp's statement (base64); also a line of `stamp`.
+    signature: Option<String>,
 }
 
 /// A request turned into a pipeline input, plus how to encode the stamped content back.
@@ -145,6 +149,9 @@ pub(crate) async fn run(
         .observe(result.hash_time.as_secs_f64());
     if !result.deduplicated {
         app.metrics.stamps_created.inc();
+        if result.record.signature.is_some() {
+            app.metrics.stamps_signed.inc();
+        }
     }
     let status = if result.deduplicated {
         StatusCode::OK
@@ -183,6 +190,8 @@ fn data(r: StampResult, base64: bool) -> StampData {
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         processing_time_ms: current_ctx().started.elapsed().as_secs_f64() * 1000.0,
         deduplicated: r.deduplicated,
+        signing_key: rec.signing_key,
+        signature: rec.signature,
     }
 }
 

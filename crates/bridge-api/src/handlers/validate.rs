@@ -2,7 +2,8 @@
 
 use axum::extract::State;
 use axum::Extension;
-use bridge_core::stamp::{self, ParsedStamp};
+use bridge_core::signature::Trust;
+use bridge_core::stamp::{self, ParsedStamp, Reason};
 use bridge_core::{Blake3Hex, Namespace};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -31,8 +32,17 @@ pub(crate) struct ValidateData {
     current_hash: String,
     #[schema(value_type = Option<Object>)]
     stamp: Option<ParsedStamp>,
-    /// VALID, NO_STAMP, HASH_MISMATCH, MALFORMED_STAMP, UNSUPPORTED_VERSION or NAMESPACE_MISMATCH.
+    /// VALID, NO_STAMP, HASH_MISMATCH, MALFORMED_STAMP, UNSUPPORTED_VERSION,
+    /// SIGNATURE_INVALID or NAMESPACE_MISMATCH.
     reason: &'static str,
+    /// UNSIGNED (no signature that verifies), UNTRUSTED_KEY (verifies, but not by a key of
+    /// this service) or TRUSTED (signed by one of `GET /keys`).
+    trust: &'static str,
+    /// Id of the key whose signature verified.
+    signing_key: Option<String>,
+    /// Whether the stamp is the one stored for its namespace and hash; null when that cannot
+    /// be told (no namespace known, one the API key may not read, or the store unreachable).
+    registered: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,6 +76,15 @@ pub(crate) async fn validate(
         app.config.max_content_bytes,
     )?;
     let v = stamp::validate(&content, expected.as_ref());
+    let trust = v.trust(app.keys.keyring());
+    if v.signed_by.is_some() || v.reason == Reason::SignatureInvalid {
+        app.metrics.signature_checked(match trust {
+            _ if v.reason == Reason::SignatureInvalid => "invalid",
+            Trust::UntrustedKey => "untrusted_key",
+            _ => "trusted",
+        });
+    }
+    let registered = registered(&app, &principal, namespace.as_ref(), v.stamp.as_ref()).await;
     let mut reason = v.reason.as_str();
     let mut is_valid = v.is_valid();
     let mut detail = v.detail;
@@ -85,7 +104,39 @@ pub(crate) async fn validate(
         current_hash: v.current_hash.to_string(),
         stamp: v.stamp,
         reason,
+        trust: trust.as_str(),
+        signing_key: v.signed_by.map(|k| k.to_string()),
+        registered,
         detail,
         line: v.line,
     }))
+}
+
+/// Whether `found` is the stamp stored for its namespace and hash. Only for a namespace the
+/// key may read (else it would tell one tenant about another's stamps); a store that cannot
+/// answer leaves it unknown rather than failing a validation that needs no store.
+async fn registered(
+    app: &App,
+    principal: &Principal,
+    asked: Option<&Namespace>,
+    found: Option<&ParsedStamp>,
+) -> Option<bool> {
+    let found = found?;
+    let ns = match (asked, found.namespace.as_deref()) {
+        (Some(ns), _) => ns.as_str().to_owned(),
+        (None, Some(ns)) => ns.to_owned(),
+        (None, None) => return None,
+    };
+    principal.check_namespace(&ns).ok()?;
+    match app.store().get_stamp(Some(&ns), &found.file_hash).await {
+        Ok(stored) => {
+            Some(stored.is_some_and(|s| {
+                found.stamp_id.as_deref() == Some(s.stamp_id.to_string().as_str())
+            }))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "validate: cannot look the stamp up");
+            None
+        }
+    }
 }

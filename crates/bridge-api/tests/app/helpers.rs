@@ -10,9 +10,10 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Method, Request};
 use axum::Router;
-use bridge_api::{router, ApiConfig, App, Metrics};
+use bridge_api::{router, ApiConfig, App, KeyStatus, Metrics, PublishedKey, ServiceKeys};
 use bridge_core::contract::{builtin::Builtin, load};
 use bridge_core::envelope::Envelope;
+use bridge_core::signature::{PublicKey, StampSigner};
 use bridge_nodes::registry::{Registry, StoreNodes};
 use bridge_nodes::Orchestrator;
 use bridge_store::{Delivery, PgOptions, PgStore, SqliteStore, Store};
@@ -54,6 +55,11 @@ impl Reply {
     }
 }
 
+/// The key in-process services sign with by default (fixed, so snapshots are stable).
+pub(crate) fn signer() -> StampSigner {
+    StampSigner::from_seed([42; 32])
+}
+
 /// The smallest stamp request.
 pub(crate) fn stamp_body(content: &str, ns: &str) -> Value {
     serde_json::json!({"content": content, "namespace": ns})
@@ -76,6 +82,15 @@ impl TestApp {
     }
 
     pub(crate) async fn with_config(config: ApiConfig) -> Self {
+        Self::with_keys(config, Some(signer()), &[]).await
+    }
+
+    /// A service signing with `signer` (none: unsigned stamps) that also trusts `retired`.
+    pub(crate) async fn with_keys(
+        config: ApiConfig,
+        signer: Option<StampSigner>,
+        retired: &[PublicKey],
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn Store> = if on_postgres() {
             let admin = std::env::var("OMNINODE_TEST_PG_URL")
@@ -88,14 +103,35 @@ impl TestApp {
             Arc::new(SqliteStore::open(dir.path()).await.unwrap())
         };
         let contracts = load(&Builtin).unwrap();
-        let orchestrator =
+        let mut orchestrator =
             Orchestrator::new(store.clone(), contracts.orchestrator.clone(), "test").unwrap();
+        let mut published: Vec<PublishedKey> = Vec::new();
+        if let Some(s) = signer {
+            published.push(PublishedKey {
+                public: s.public_key().clone(),
+                status: KeyStatus::Active,
+                created: None,
+            });
+            orchestrator = orchestrator.with_signer(Arc::new(s));
+        }
+        published.extend(retired.iter().map(|k| PublishedKey {
+            public: k.clone(),
+            status: KeyStatus::Retired,
+            created: None,
+        }));
+        let log = PublishedKey {
+            public: StampSigner::from_seed([99; 32]).public_key().clone(),
+            status: KeyStatus::Active,
+            created: None,
+        };
+        let keys = ServiceKeys::new("omninode-bridge", published, Some(log), None);
         let registry = Arc::new(Registry::new(
             Arc::new(StoreNodes(store.clone())),
             contracts.registry,
             "test",
         ));
-        let app = App::new(orchestrator, registry, config, Arc::new(Metrics::new()));
+        let app =
+            App::new(orchestrator, registry, config, Arc::new(Metrics::new())).with_keys(keys);
         Self {
             router: router(app),
             store,
@@ -246,6 +282,8 @@ pub(crate) fn stable() -> insta::Settings {
         "stamp_checksum: [checksum]",
     );
     s.add_filter(r"chk=[0-9a-f]{16}", "chk=[checksum]");
+    // An SSHSIG blob (base64 of "SSHSIG…"): covers the id and time too. The key id stays.
+    s.add_filter(r"U1NIU0lH[A-Za-z0-9+/]+=*", "[sshsig]");
     s.add_filter(r"retry after \d+ s", "retry after [n] s");
     s.set_prepend_module_to_snapshot(false);
     s

@@ -9,4 +9,5 @@ mod auth;
 mod endpoints;
 mod errors;
 mod limits;
+mod signatures;
 mod snapshots;

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::fields::StampFields;
@@ -11,6 +11,8 @@ use super::render::{insert, newline_of, render_block, render_sidecar};
 use crate::domain::StampType;
 use crate::filetype::{detect, FileKind, Treatment};
 use crate::hash::{hash_bytes, Blake3Hex};
+use crate::signature::{SignError, StampSigner};
+use crate::statement::StatementError;
 
 /// Content with any existing stamp removed, and its hash: what a stamp is computed over.
 #[derive(Debug)]
@@ -56,20 +58,44 @@ pub struct StampRequest<'a> {
     pub stamp_id: Uuid,
     /// Creation time.
     pub now: DateTime<Utc>,
+    /// Signs the stamp when given; else the stamp is unsigned (integrity only).
+    pub signer: Option<&'a StampSigner>,
 }
 
-/// Stamps `original` (see [`Original::of`]).
-pub fn stamp(original: &Original<'_>, req: &StampRequest<'_>) -> Stamped {
+/// Why a stamp could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum StampError {
+    /// A field the statement cannot carry (validated inputs never have one).
+    #[error(transparent)]
+    Statement(#[from] StatementError),
+    /// The signer failed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+/// Stamps `original` (see [`Original::of`]), signing it when the request has a signer.
+pub fn stamp(original: &Original<'_>, req: &StampRequest<'_>) -> Result<Stamped, StampError> {
     let kind = detect(&original.bytes, req.file_path);
-    let fields = StampFields {
+    // The stamp and the statement say milliseconds: keep no more, so the stored time, the
+    // stamp and the signed statement are one value.
+    let created_at = req
+        .now
+        .duration_trunc(TimeDelta::milliseconds(1))
+        .unwrap_or(req.now);
+    let mut fields = StampFields {
         stamp_id: req.stamp_id,
         file_hash: original.hash,
         namespace: req.namespace.to_owned(),
         content_type: kind.content_type.clone(),
         file_size: original.bytes.len() as u64,
         file_path: req.file_path.map(str::to_owned),
-        created_at: req.now,
+        created_at,
+        signature: None,
     };
+    if let Some(signer) = req.signer {
+        let statement = fields.statement(signer.id().as_str())?;
+        fields.signature = Some(signer.sign(&statement)?);
+    }
     let (stamp_text, stamped) = match kind.treatment {
         Treatment::Comment(style) => {
             let nl = newline_of(&original.bytes);
@@ -79,12 +105,12 @@ pub fn stamp(original: &Original<'_>, req: &StampRequest<'_>) -> Stamped {
         }
         Treatment::Sidecar => (render_sidecar(&fields), None),
     };
-    Stamped {
+    Ok(Stamped {
         fields,
         kind,
         stamp_text,
         stamped,
-    }
+    })
 }
 
 /// Re-applies a stored stamp text to its original (for idempotent replies).

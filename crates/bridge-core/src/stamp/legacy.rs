@@ -58,6 +58,8 @@ pub(crate) fn locate_rich(s: &[u8]) -> Located {
         file_size: field("file_size").and_then(|v| v.parse().ok()),
         file_path: field("file_path"),
         created_at: field("timestamp"),
+        key: None,
+        signature: None,
     };
     Located::Found {
         start,

@@ -6,12 +6,13 @@ use chrono::DateTime;
 use super::fields::{Located, ParsedStamp, StampFormat};
 use super::legacy;
 use super::syntax::{
-    begin_marker, checksum, end_marker, field_prefix, lightweight_delims, unescape,
+    begin_marker, checksum, end_marker, escape, field_prefix, lightweight_delims, unescape,
 };
 use super::METADATA_VERSION;
 use crate::domain::Namespace;
 use crate::filetype::CommentStyle;
 use crate::hash::Blake3Hex;
+use crate::signature::KeyId;
 
 /// How a block sits at its position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -271,13 +272,15 @@ pub(crate) enum FieldError {
 }
 
 /// Parses the `key: value` fields of a rich stamp or sidecar (positions are byte offsets
-/// used for error line numbers), checking the version, every value and the checksum.
+/// used for error line numbers), checking the version, every value, and what covers the
+/// fields: a `key` and `signature` pair last (verified later, against the content), or else a
+/// `stamp_checksum` last.
 pub(crate) fn parse_fields(
     fields: &[(usize, &str, &str)],
     format: StampFormat,
     style: Option<CommentStyle>,
 ) -> Result<ParsedStamp, FieldError> {
-    const KEYS: [&str; 9] = [
+    const KEYS: [&str; 11] = [
         "metadata_version",
         "stamp_id",
         "file_hash",
@@ -287,8 +290,13 @@ pub(crate) fn parse_fields(
         "file_path",
         "created_at",
         "stamp_checksum",
+        "key",
+        "signature",
     ];
-    let mut vals: [Option<(usize, &str)>; 9] = [None; 9];
+    const CHECKSUM: usize = 8;
+    const KEY: usize = 9;
+    const SIGNATURE: usize = 10;
+    let mut vals: [Option<(usize, &str)>; 11] = [None; 11];
     let mut covered = String::new();
     for &(pos, key, raw) in fields {
         let Some(i) = KEYS.iter().position(|k| *k == key) else {
@@ -300,16 +308,30 @@ pub(crate) fn parse_fields(
                 format!("duplicate stamp field '{key}'"),
             ));
         }
-        if vals[8].is_some() {
+        if vals[CHECKSUM].is_some() || vals[SIGNATURE].is_some() {
+            let last = if vals[CHECKSUM].is_some() {
+                "stamp_checksum"
+            } else {
+                "signature"
+            };
             return Err(FieldError::At(
                 pos,
-                "stamp_checksum must be the last field".into(),
+                format!("{last} must be the last field"),
+            ));
+        }
+        if i == SIGNATURE && vals[KEY].is_none() {
+            return Err(FieldError::At(pos, "signature must follow key".into()));
+        }
+        if i == CHECKSUM && vals[KEY].is_some() {
+            return Err(FieldError::At(
+                pos,
+                "a signed stamp has no stamp_checksum".into(),
             ));
         }
         if raw.chars().any(char::is_control) {
             return Err(FieldError::At(pos, format!("control character in '{key}'")));
         }
-        if key != "stamp_checksum" {
+        if i < CHECKSUM {
             covered.push_str(key);
             covered.push_str(": ");
             covered.push_str(raw);
@@ -325,19 +347,33 @@ pub(crate) fn parse_fields(
     if version != METADATA_VERSION {
         return Err(FieldError::Unsupported(version.to_owned()));
     }
+    let signed = vals[KEY].is_some();
     for (i, key) in KEYS.iter().enumerate() {
-        if vals[i].is_none() && *key != "file_path" {
+        let needed = match i {
+            6 => false,
+            CHECKSUM => !signed,
+            KEY => false,
+            SIGNATURE => signed,
+            _ => true,
+        };
+        if needed && vals[i].is_none() {
             return Err(FieldError::Missing(format!("missing stamp field '{key}'")));
         }
     }
     let get = |i: usize| vals[i].expect("checked above");
+    // One spelling per value: a signature covers values, not their spelling, so a second
+    // spelling (`%41` for `A`, an upper-case UUID) would be a byte change that still verifies.
     let text = |i: usize| -> Result<String, FieldError> {
         let (pos, raw) = get(i);
-        unescape(raw).ok_or_else(|| FieldError::At(pos, format!("bad escape in '{}'", KEYS[i])))
+        unescape(raw)
+            .filter(|v| escape(v, style) == raw)
+            .ok_or_else(|| FieldError::At(pos, format!("bad escape in '{}'", KEYS[i])))
     };
     let (pos, raw) = get(1);
     let stamp_id = uuid::Uuid::parse_str(raw)
-        .map_err(|_| FieldError::At(pos, "stamp_id is not a UUID".into()))?;
+        .ok()
+        .filter(|u| u.to_string() == raw)
+        .ok_or_else(|| FieldError::At(pos, "stamp_id is not a lower-case UUID".into()))?;
     let (pos, raw) = get(2);
     let file_hash = raw
         .strip_prefix("blake3:")
@@ -366,12 +402,21 @@ pub(crate) fn parse_fields(
     let (pos, created_at) = get(7);
     DateTime::parse_from_rfc3339(created_at)
         .map_err(|_| FieldError::At(pos, "created_at is not an RFC 3339 time".into()))?;
-    let (pos, sum) = get(8);
-    if sum != checksum(&covered) {
-        return Err(FieldError::At(
-            pos,
-            "stamp_checksum does not match the stamp's fields: the stamp was altered".into(),
-        ));
+    if let Some((pos, key)) = vals[KEY] {
+        if !KeyId::is_well_formed(key) {
+            return Err(FieldError::At(
+                pos,
+                "key must be 'SHA256:' and 43 base64 characters".into(),
+            ));
+        }
+    } else {
+        let (pos, sum) = get(CHECKSUM);
+        if sum != checksum(&covered) {
+            return Err(FieldError::At(
+                pos,
+                "stamp_checksum does not match the stamp's fields: the stamp was altered".into(),
+            ));
+        }
     }
     Ok(ParsedStamp {
         format,
@@ -384,6 +429,8 @@ pub(crate) fn parse_fields(
         file_size: Some(file_size),
         file_path,
         created_at: Some(created_at.to_owned()),
+        key: vals[KEY].map(|(_, k)| k.to_owned()),
+        signature: vals[SIGNATURE].map(|(_, s)| s.to_owned()),
     })
 }
 
@@ -444,5 +491,7 @@ fn parse_lightweight(body: &str, style: CommentStyle) -> Result<ParsedStamp, Str
         file_size: None,
         file_path: None,
         created_at: Some(ts.to_owned()),
+        key: None,
+        signature: None,
     })
 }

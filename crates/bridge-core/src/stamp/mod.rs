@@ -5,7 +5,8 @@
 //! any single byte changed in a stamped file makes validation fail. The first comes from
 //! inserting the block at one fixed, recomputable position (after a BOM, shebang line or XML
 //! declaration) and removing exactly that range; the second from `file_hash` covering the
-//! original bytes and a `stamp_checksum` covering the stamp's own fields.
+//! original bytes, and the stamp's own fields being covered by its signature (SPEC §11) or,
+//! for an unsigned stamp, by a `stamp_checksum`.
 
 mod apply;
 mod fields;
@@ -15,7 +16,7 @@ mod render;
 mod syntax;
 mod validate;
 
-pub use apply::{reapply, stamp, Original, StampRequest, Stamped};
+pub use apply::{reapply, stamp, Original, StampError, StampRequest, Stamped};
 pub use fields::{Located, ParsedStamp, StampFields, StampFormat};
 pub use locate::{locate, remove};
 pub use render::{insert, newline_of, render_block, render_sidecar};

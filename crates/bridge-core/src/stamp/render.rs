@@ -16,7 +16,8 @@ pub fn newline_of(content: &[u8]) -> &'static str {
     }
 }
 
-/// The `key: value` lines of a rich stamp or sidecar, ending with `stamp_checksum`.
+/// The `key: value` lines of a rich stamp or sidecar, ending with `key` and `signature` when
+/// signed (the signature covers every field), else with `stamp_checksum`.
 fn field_lines(f: &StampFields, style: Option<CommentStyle>) -> Vec<String> {
     let mut lines = vec![
         format!("metadata_version: {METADATA_VERSION}"),
@@ -30,6 +31,11 @@ fn field_lines(f: &StampFields, style: Option<CommentStyle>) -> Vec<String> {
         lines.push(format!("file_path: {}", escape(p, style)));
     }
     lines.push(format!("created_at: {}", f.created_at_text()));
+    if let Some(sig) = &f.signature {
+        lines.push(format!("key: {}", sig.key));
+        lines.push(format!("signature: {}", sig.signature));
+        return lines;
+    }
     let sum = checksum(&lines.iter().map(|l| format!("{l}\n")).collect::<String>());
     lines.push(format!("stamp_checksum: {sum}"));
     lines

@@ -8,6 +8,7 @@ use super::*;
 use crate::domain::StampType;
 use crate::filetype::CommentStyle;
 use crate::hash::hash_bytes;
+use crate::signature::{Keyring, StampSigner, Trust, TrustedKey};
 
 fn fields(original: &[u8], path: Option<&str>) -> StampFields {
     StampFields {
@@ -18,16 +19,38 @@ fn fields(original: &[u8], path: Option<&str>) -> StampFields {
         file_size: original.len() as u64,
         file_path: path.map(str::to_owned),
         created_at: Utc.with_ymd_and_hms(2026, 11, 26, 12, 34, 56).unwrap(),
+        signature: None,
     }
 }
 
+fn signer() -> StampSigner {
+    StampSigner::from_seed([1; 32])
+}
+
+/// `f` signed by `by`.
+fn signed(mut f: StampFields, by: &StampSigner) -> StampFields {
+    let statement = f.statement(by.id().as_str()).unwrap();
+    f.signature = Some(by.sign(&statement).unwrap());
+    f
+}
+
 fn stamped(original: &[u8], kind: StampType, style: CommentStyle, path: Option<&str>) -> Vec<u8> {
+    stamped_with(original, kind, style, path, None)
+}
+
+fn stamped_with(
+    original: &[u8],
+    kind: StampType,
+    style: CommentStyle,
+    path: Option<&str>,
+    by: Option<&StampSigner>,
+) -> Vec<u8> {
     let nl = newline_of(original);
-    insert(
-        original,
-        &render_block(&fields(original, path), kind, style, nl),
-        nl,
-    )
+    let mut f = fields(original, path);
+    if let Some(by) = by {
+        f = signed(f, by);
+    }
+    insert(original, &render_block(&f, kind, style, nl), nl)
 }
 
 #[test]
@@ -108,8 +131,9 @@ fn restamp_replaces_instead_of_nesting() {
         stamp_type: StampType::Lightweight,
         stamp_id: Uuid::now_v7(),
         now: Utc::now(),
+        signer: None,
     };
-    let twice = stamp(&o, &req).stamped.unwrap();
+    let twice = stamp(&o, &req).unwrap().stamped.unwrap();
     let text = String::from_utf8(twice.clone()).unwrap();
     assert_eq!(text.matches("ONEX").count(), 1, "{text}");
     assert!(text.starts_with("// ONEX:uid="));
@@ -246,21 +270,25 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
     #[test]
-    fn stamp_then_remove_is_identity(original in any_content(), style in any_style(), kind in any_kind(), path in prop::option::of("[a-z-]{1,8}(/[a-z-]{1,8})?\\.[a-z]{1,3}")) {
+    fn stamp_then_remove_is_identity(original in any_content(), style in any_style(), kind in any_kind(), path in prop::option::of("[a-z-]{1,8}(/[a-z-]{1,8})?\\.[a-z]{1,3}"), sign in any::<bool>()) {
         // Content that already starts with a stamp is restamped, not nested; skip it here.
         prop_assume!(matches!(locate::locate(&original), Located::NoStamp));
-        let out = stamped(&original, kind, style, path.as_deref());
+        let by = signer();
+        let out = stamped_with(&original, kind, style, path.as_deref(), sign.then_some(&by));
         let back = remove(&out);
         prop_assert_eq!(back.as_ref(), &original[..]);
         let v = validate(&out, None);
         prop_assert!(v.is_valid(), "{:?} {:?}", v.reason, v.detail);
         prop_assert_eq!(v.current_hash, hash_bytes(&original));
+        let signed = sign && kind == StampType::Rich;
+        prop_assert_eq!(v.signed_by.as_ref(), signed.then(|| by.id()));
     }
 
     #[test]
-    fn any_single_byte_change_fails_validation(original in any_content(), style in any_style(), kind in any_kind(), pick in any::<prop::sample::Index>(), xor in 1u8..=255) {
+    fn any_single_byte_change_fails_validation(original in any_content(), style in any_style(), kind in any_kind(), pick in any::<prop::sample::Index>(), xor in 1u8..=255, sign in any::<bool>()) {
         prop_assume!(matches!(locate::locate(&original), Located::NoStamp));
-        let out = stamped(&original, kind, style, Some("dir/file.txt"));
+        let by = signer();
+        let out = stamped_with(&original, kind, style, Some("dir/file.txt"), sign.then_some(&by));
         let mut changed = out.clone();
         let i = pick.index(changed.len());
         changed[i] ^= xor;
@@ -280,19 +308,179 @@ fn every_single_byte_change_of_small_files_fails() {
                 b"",
                 b"\xEF\xBB\xBFa\n\nb",
             ] {
-                let out = stamped(original, kind, style, Some("a--b*/c.txt"));
-                assert!(validate(&out, None).is_valid());
-                for i in 0..out.len() {
-                    for xor in [1u8, 0x20, 0x80] {
-                        let mut changed = out.clone();
-                        changed[i] ^= xor;
-                        assert!(
-                            !validate(&changed, None).is_valid(),
-                            "{style:?} {kind:?} byte {i}"
-                        );
+                for by in [None, Some(signer())] {
+                    let out = stamped_with(original, kind, style, Some("a--b*/c.txt"), by.as_ref());
+                    assert!(validate(&out, None).is_valid());
+                    for i in 0..out.len() {
+                        for xor in [1u8, 0x20, 0x80] {
+                            let mut changed = out.clone();
+                            changed[i] ^= xor;
+                            assert!(
+                                !validate(&changed, None).is_valid(),
+                                "{style:?} {kind:?} signed {} byte {i}",
+                                by.is_some()
+                            );
+                        }
                     }
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn a_signed_rich_stamp_carries_key_and_signature_instead_of_a_checksum() {
+    let by = signer();
+    let original = b"print('hi')\n";
+    let out = stamped_with(
+        original,
+        StampType::Rich,
+        CommentStyle::Hash,
+        None,
+        Some(&by),
+    );
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(!text.contains("stamp_checksum"), "{text}");
+    let key_line = format!(
+        "\n# created_at: 2026-11-26T12:34:56.000Z\n# key: {}\n# signature: U1NIU0lH",
+        by.id()
+    );
+    assert!(text.contains(&key_line), "{text}");
+    let v = validate(&out, None);
+    assert_eq!(v.reason, Reason::Valid, "{:?}", v.detail);
+    assert_eq!(v.signed_by.as_ref(), Some(by.id()));
+    // Trust depends on who asks, validity does not.
+    assert_eq!(v.trust(&Keyring::default()), Trust::UntrustedKey);
+    let ring = Keyring::new([TrustedKey::new(by.public_key().clone(), "me")]);
+    assert_eq!(v.trust(&ring), Trust::Trusted);
+    assert_eq!(remove(&out).as_ref(), original);
+    // Unsigned stamps stay valid and UNSIGNED.
+    let plain = validate(
+        &stamped(original, StampType::Rich, CommentStyle::Hash, None),
+        None,
+    );
+    assert!(plain.is_valid());
+    assert_eq!(plain.trust(&ring), Trust::Unsigned);
+}
+
+#[test]
+fn signatures_that_do_not_cover_the_stamp_are_signature_invalid() {
+    let ours = signer();
+    let theirs = StampSigner::from_seed([2; 32]);
+    let original = b"let x = 1;\n";
+    let good = fields(original, Some("a.rs"));
+    let render = |f: &StampFields| {
+        let nl = "\n";
+        insert(
+            original,
+            &render_block(f, StampType::Rich, CommentStyle::Slash, nl),
+            nl,
+        )
+    };
+    let invalid = |f: &StampFields, want: &str| {
+        let v = validate(&render(f), None);
+        assert_eq!(v.reason, Reason::SignatureInvalid, "{:?}", v.detail);
+        assert!(!v.is_valid());
+        assert!(
+            v.detail.as_deref().unwrap().contains(want),
+            "{:?}",
+            v.detail
+        );
+        assert_eq!(v.trust(&Keyring::default()), Trust::Unsigned);
+    };
+    // A field changed after signing (the hash still matches the content).
+    let mut altered = signed(good.clone(), &ours);
+    altered.namespace = "someone_else".into();
+    invalid(&altered, "does not verify");
+    // Our key id, their signature over the same statement.
+    let mut forged = signed(good.clone(), &theirs);
+    forged.signature.as_mut().unwrap().key = ours.id().clone();
+    invalid(&forged, "not by the stamp's key");
+    // A signature lifted from another stamp.
+    let mut lifted = signed(good.clone(), &ours);
+    let other = signed(fields(b"other\n", Some("a.rs")), &ours);
+    lifted.signature = other.signature;
+    invalid(&lifted, "does not verify");
+    // Not base64, or base64 of something else.
+    let mut junk = signed(good.clone(), &ours);
+    junk.signature.as_mut().unwrap().signature = "AAAA".into();
+    invalid(&junk, "not an SSHSIG");
+    junk.signature.as_mut().unwrap().signature = "%%%".into();
+    invalid(&junk, "base64");
+    // A foreign key that signed correctly is not tampering: valid, untrusted.
+    let foreign = validate(&render(&signed(good, &theirs)), None);
+    assert!(foreign.is_valid());
+    let ring = Keyring::new([TrustedKey::new(ours.public_key().clone(), "me")]);
+    assert_eq!(foreign.trust(&ring), Trust::UntrustedKey);
+}
+
+#[test]
+fn a_signed_stamp_without_its_signature_or_with_a_checksum_is_malformed() {
+    let by = signer();
+    let original = b"x\n";
+    let out = stamped_with(
+        original,
+        StampType::Rich,
+        CommentStyle::Hash,
+        None,
+        Some(&by),
+    );
+    let text = String::from_utf8(out).unwrap();
+    let sig_line = text
+        .lines()
+        .find(|l| l.starts_with("# signature: "))
+        .unwrap();
+    let stripped = text.replace(&format!("{sig_line}\n"), "");
+    let v = validate(stripped.as_bytes(), None);
+    assert_eq!(v.reason, Reason::MalformedStamp, "{:?}", v.detail);
+    assert!(v
+        .detail
+        .unwrap()
+        .contains("missing stamp field 'signature'"));
+    let both = text.replace(
+        &format!("{sig_line}\n"),
+        &format!("{sig_line}\n# stamp_checksum: 00\n"),
+    );
+    let v = validate(both.as_bytes(), None);
+    assert_eq!(v.reason, Reason::MalformedStamp);
+}
+
+#[test]
+fn a_signed_sidecar_validates_and_names_its_key() {
+    let by = signer();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    let sidecar = render_sidecar(&signed(fields(png, Some("a.png")), &by));
+    assert!(sidecar.contains(&format!("key: {}\nsignature: ", by.id())));
+    let v = validate_sidecar(png, &sidecar, None);
+    assert!(v.is_valid(), "{:?}", v.detail);
+    assert_eq!(v.signed_by.as_ref(), Some(by.id()));
+    let other = validate_sidecar(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDX", &sidecar, None);
+    assert_eq!(other.reason, Reason::HashMismatch);
+}
+
+#[test]
+fn no_character_of_a_signature_can_change() {
+    // The blob's version and length prefixes are outside what Ed25519 signs; only a strict
+    // decoder makes every character count.
+    let by = signer();
+    let f = signed(fields(b"x\n", None), &by);
+    let sig = f.signature.clone().unwrap().signature;
+    let statement = f.statement(by.id().as_str()).unwrap();
+    assert!(crate::signature::verify_statement(&statement, by.id().as_str(), &sig).is_ok());
+    for i in 0..sig.len() {
+        for with in [b'A', b'C', b'/', b'='] {
+            let mut b = sig.clone().into_bytes();
+            if b[i] == with {
+                continue;
+            }
+            b[i] = with;
+            let t = String::from_utf8(b).unwrap();
+            assert!(
+                crate::signature::verify_statement(&statement, by.id().as_str(), &t).is_err(),
+                "character {i} of {} changed to {} still verifies",
+                sig.len(),
+                with as char
+            );
         }
     }
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::fields::{Located, ParsedStamp, StampFormat};
 use super::locate::{locate, parse_fields, FieldError};
 use crate::hash::{hash_bytes, Blake3Hex};
+use crate::signature::{verify_statement, KeyId, Keyring, Trust};
 
 /// Why content is or is not validly stamped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -20,6 +21,9 @@ pub enum Reason {
     MalformedStamp,
     /// A stamp of a `metadata_version` we do not know.
     UnsupportedVersion,
+    /// The content matches, but the stamp's signature does not verify: the stamp's fields
+    /// were altered, or the signature was not made over them.
+    SignatureInvalid,
 }
 
 impl Reason {
@@ -31,6 +35,7 @@ impl Reason {
             Self::HashMismatch => "HASH_MISMATCH",
             Self::MalformedStamp => "MALFORMED_STAMP",
             Self::UnsupportedVersion => "UNSUPPORTED_VERSION",
+            Self::SignatureInvalid => "SIGNATURE_INVALID",
         }
     }
 }
@@ -50,12 +55,24 @@ pub struct Validation {
     pub detail: Option<String>,
     /// Line of a malformed stamp.
     pub line: Option<usize>,
+    /// The key whose signature verified over the stamp, for a valid signed stamp.
+    pub signed_by: Option<KeyId>,
 }
 
 impl Validation {
     /// Whether the content is validly stamped.
     pub fn is_valid(&self) -> bool {
         self.reason == Reason::Valid
+    }
+
+    /// How far a verifier trusting `ring` can rely on this stamp (`LOGGED` needs a proof,
+    /// which is checked elsewhere).
+    pub fn trust(&self, ring: &Keyring) -> Trust {
+        match &self.signed_by {
+            Some(id) if self.is_valid() && ring.get(id).is_some() => Trust::Trusted,
+            Some(_) if self.is_valid() => Trust::UntrustedKey,
+            _ => Trust::Unsigned,
+        }
     }
 }
 
@@ -145,6 +162,7 @@ fn compare(rest: &[u8], stamp: ParsedStamp, expected: Option<&Blake3Hex>) -> Val
         || (legacy && hash_bytes(rest.trim_ascii()) == stamp.file_hash);
     let size_ok = stamp.file_size.is_none_or(|n| n == rest.len() as u64) || legacy;
     let expected_ok = expected.is_none_or(|e| *e == stamp.file_hash);
+    let mut signed_by = None;
     let (reason, detail) = if !matches || !size_ok {
         (
             Reason::HashMismatch,
@@ -156,7 +174,13 @@ fn compare(rest: &[u8], stamp: ParsedStamp, expected: Option<&Blake3Hex>) -> Val
             Some("stamp's file_hash differs from expected_hash".to_owned()),
         )
     } else {
-        (Reason::Valid, None)
+        match check_signature(&stamp, &current_hash, rest.len() as u64) {
+            Ok(by) => {
+                signed_by = by;
+                (Reason::Valid, None)
+            }
+            Err(why) => (Reason::SignatureInvalid, Some(why)),
+        }
     };
     Validation {
         reason,
@@ -165,7 +189,26 @@ fn compare(rest: &[u8], stamp: ParsedStamp, expected: Option<&Blake3Hex>) -> Val
         stamp: Some(stamp),
         detail,
         line: None,
+        signed_by,
     }
+}
+
+/// Verifies a signed stamp over its statement; `Ok(None)` for an unsigned one.
+fn check_signature(
+    stamp: &ParsedStamp,
+    hash: &Blake3Hex,
+    size: u64,
+) -> Result<Option<KeyId>, String> {
+    let (Some(statement), Some(key), Some(sig)) = (
+        stamp.statement_for(hash, size),
+        stamp.key.as_deref(),
+        stamp.signature.as_deref(),
+    ) else {
+        return Ok(None);
+    };
+    let statement = statement.map_err(|e| e.to_string())?;
+    let public = verify_statement(&statement, key, sig).map_err(|e| e.to_string())?;
+    Ok(Some(KeyId::of(&public)))
 }
 
 fn not_found(
@@ -182,5 +225,6 @@ fn not_found(
         stamp: None,
         detail,
         line,
+        signed_by: None,
     }
 }

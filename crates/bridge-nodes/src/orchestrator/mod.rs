@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use bridge_core::contract::OrchestratorContract;
 use bridge_core::fsm::Fsm;
+use bridge_core::signature::StampSigner;
 use bridge_core::stamp::{Original, StampRequest, Stamped};
 use bridge_core::{EventTopics, Namespace, RelativePath, StampType};
 use bridge_store::{StampRecord, Store, WorkflowRecord};
@@ -42,17 +43,19 @@ pub struct StampInput {
 
 impl StampInput {
     /// The stamp to make for this input.
-    pub fn stamp_request(
-        &self,
+    pub fn stamp_request<'a>(
+        &'a self,
         stamp_id: Uuid,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> StampRequest<'_> {
+        signer: Option<&'a StampSigner>,
+    ) -> StampRequest<'a> {
         StampRequest {
             namespace: self.namespace.as_str(),
             file_path: self.file_path.as_ref().map(RelativePath::as_str),
             stamp_type: self.stamp_type,
             stamp_id,
             now,
+            signer,
         }
     }
 
@@ -78,6 +81,12 @@ impl StampInput {
             workflow_id: Some(workflow_id),
             correlation_id: self.correlation_id,
             created_at: made.fields.created_at,
+            signing_key: made
+                .fields
+                .signature
+                .as_ref()
+                .map(|s| s.key.as_str().to_owned()),
+            signature: made.fields.signature.as_ref().map(|s| s.signature.clone()),
         }
     }
 }
@@ -108,6 +117,8 @@ pub struct Orchestrator {
     topics: Arc<EventTopics>,
     intelligence: Option<Arc<dyn Intelligence>>,
     observer: Option<Observer>,
+    /// Signs every new stamp; `None` makes unsigned stamps (the benchmark's anchor).
+    signer: Option<Arc<StampSigner>>,
 }
 
 impl Orchestrator {
@@ -122,6 +133,7 @@ impl Orchestrator {
             topics: Arc::new(topics),
             intelligence: None,
             observer: None,
+            signer: None,
         })
     }
 
@@ -129,6 +141,17 @@ impl Orchestrator {
     pub fn with_intelligence(mut self, client: Arc<dyn Intelligence>) -> Self {
         self.intelligence = Some(client);
         self
+    }
+
+    /// Signs every new stamp with `signer`.
+    pub fn with_signer(mut self, signer: Arc<StampSigner>) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// The key new stamps are signed with, if any.
+    pub fn signer(&self) -> Option<&StampSigner> {
+        self.signer.as_deref()
     }
 
     /// Calls `observer` with every finished workflow.

@@ -238,9 +238,15 @@ impl<'a> Run<'a> {
                             )
                             .await;
                     };
-                    let req = input.stamp_request(Uuid::now_v7(), Utc::now());
+                    // Signing is part of creating the stamp, not a step after it: the
+                    // signature is a line of the stamp text, over the stamp's own fields.
+                    let req =
+                        input.stamp_request(Uuid::now_v7(), Utc::now(), self.o.signer.as_deref());
                     let (value, outcome) = run_step(spec, i, || {
-                        ready(Ok::<_, Infallible>(stamp::stamp(orig, &req)))
+                        ready(
+                            stamp::stamp(orig, &req)
+                                .map_err(|e| StepError(format!("cannot sign the stamp: {e}"))),
+                        )
                     })
                     .await;
                     made = value;

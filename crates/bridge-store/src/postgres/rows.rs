@@ -33,6 +33,8 @@ pub(super) fn stamp_from_row(row: &PgRow) -> Result<StampRecord> {
         workflow_id: row.try_get("workflow_id")?,
         correlation_id: row.try_get("correlation_id")?,
         created_at: row.try_get("created_at")?,
+        signing_key: row.try_get("signing_key")?,
+        signature: row.try_get("signature")?,
     })
 }
 

@@ -152,6 +152,8 @@ async fn insert_stamps(conn: &mut PgConnection, s: &[&StampRecord]) -> Result<Ha
         .bind(s.iter().map(|r| r.workflow_id).collect::<Vec<_>>())
         .bind(s.iter().map(|r| r.correlation_id).collect::<Vec<_>>())
         .bind(s.iter().map(|r| r.created_at).collect::<Vec<_>>())
+        .bind(opt_texts(s, |r| r.signing_key.as_deref()))
+        .bind(opt_texts(s, |r| r.signature.as_deref()))
         .fetch_all(&mut *conn)
         .await?;
     Ok(ids.into_iter().collect())

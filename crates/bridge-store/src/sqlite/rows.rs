@@ -56,6 +56,8 @@ pub(super) fn stamp_from_row(row: &SqliteRow) -> Result<StampRecord> {
             })?,
         correlation_id: uuid(row, "correlation_id")?,
         created_at: time(row, "created_at")?,
+        signing_key: row.try_get("signing_key")?,
+        signature: row.try_get("signature")?,
     })
 }
 

@@ -25,6 +25,8 @@ pub fn insert_stamp(tx: &Transaction<'_>, s: &StampRecord) -> rusqlite::Result<b
         s.workflow_id.map(|w| w.to_string()),
         s.correlation_id.to_string(),
         time_text(&s.created_at),
+        s.signing_key,
+        s.signature,
     ])?;
     Ok(changed == 1)
 }

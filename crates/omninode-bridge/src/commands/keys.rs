@@ -2,20 +2,24 @@
 //! writes), the private key readable by its owner only, and its `allowed_signers` line on
 //! stdout so `ssh-keygen -Y verify` can trust it (SPEC §11).
 
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
+use bridge_api::{KeyStatus, PublishedKey, ServiceKeys};
+use bridge_core::signature::{KeyId, StampSigner, TrustedKey};
 use ssh_key::rand_core::OsRng;
-use ssh_key::{Algorithm, HashAlg, LineEnding, PrivateKey};
+use ssh_key::{Algorithm, HashAlg, PrivateKey};
 
-use crate::cli::KeysCommand;
-
-/// The SSHSIG namespace of stamp signatures.
-pub(crate) const STAMP_NAMESPACE: &str = "omninode-stamp-v1";
-/// File name of a generated key (`.pub` beside it).
+use crate::cli::{KeyArgs, KeysCommand};
+use crate::keyfiles;
+/// File name of a generated stamp key (`.pub` beside it).
 const KEY_FILE: &str = "stamp_ed25519";
+/// File name of the generated log key.
+const LOG_KEY_FILE: &str = "log_ed25519";
+/// Where `serve` keeps the keys it generates, under the data directory.
+const KEYS_DIR: &str = "keys";
 
 pub(crate) fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -30,48 +34,104 @@ pub(crate) fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
 /// Writes `DIR/stamp_ed25519` (0600) and `DIR/stamp_ed25519.pub`, never over existing files;
 /// the key's `allowed_signers` line.
 fn generate(dir: &Path, identity: &str) -> anyhow::Result<String> {
-    if identity.is_empty() || identity.chars().any(|c| c.is_whitespace() || c == '"') {
-        bail!("--identity must be non-empty, without spaces or quotes: {identity:?}");
-    }
+    check_identity(identity)?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let private_path = dir.join(KEY_FILE);
-    let public_path = dir.join(format!("{KEY_FILE}.pub"));
-    for p in [&private_path, &public_path] {
-        if p.exists() {
-            bail!("{} exists: refusing to overwrite a key", p.display());
-        }
-    }
     let key = PrivateKey::random(&mut OsRng, Algorithm::Ed25519).context("generating a key")?;
-    let private = key
-        .to_openssh(LineEnding::LF)
-        .context("encoding the private key")?;
-    let public = key
-        .public_key()
-        .to_openssh()
-        .context("encoding the public key")?;
-    write_private(&private_path, private.as_bytes())?;
-    std::fs::write(&public_path, format!("{public}\n"))
-        .with_context(|| format!("cannot write {}", public_path.display()))?;
+    keyfiles::write_pair(&private_path, &key)?;
     eprintln!(
         "wrote {} and {} ({})",
         private_path.display(),
-        public_path.display(),
+        keyfiles::public_path(&private_path).display(),
         key.fingerprint(HashAlg::Sha256)
     );
-    Ok(format!(
-        "{identity} namespaces=\"{STAMP_NAMESPACE}\" {public}"
-    ))
+    Ok(TrustedKey::new(key.public_key().clone(), identity).allowed_signers_line())
 }
 
-/// Creates the private key file with mode 0600 from the start (never briefly readable).
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
+/// A principal that an `allowed_signers` line can carry as is.
+pub(crate) fn check_identity(identity: &str) -> anyhow::Result<()> {
+    if identity.is_empty()
+        || identity
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == ',')
+    {
+        bail!("signer identity must be non-empty, without spaces, commas or quotes: {identity:?}");
+    }
+    Ok(())
+}
+
+/// The service's keys: the stamp signing key (`--signing-key`, else made at first start under
+/// `<data-dir>/keys/`), the retired ones (`--verify-key`), and the log key (`--log-key`, the
+/// same way; kept apart from the stamp key: one key per kind of signature).
+pub(crate) fn service_keys(
+    args: &KeyArgs,
+    data_dir: &Path,
+) -> anyhow::Result<(Arc<StampSigner>, ServiceKeys)> {
+    check_identity(&args.signer_identity).context("--signer-identity")?;
+    if let Some(origin) = &args.log_origin {
+        if origin.is_empty()
+            || origin.contains("://")
+            || origin.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            bail!("--log-origin must be a schema-less URL without spaces, e.g. bridge.example.com/log: {origin:?}");
+        }
+    }
+    let dir = data_dir.join(KEYS_DIR);
+    let stamp = load_or_make(args.signing_key.as_deref(), &dir.join(KEY_FILE), "stamp")?;
+    let log = load_or_make(args.log_key.as_deref(), &dir.join(LOG_KEY_FILE), "log")?;
+    if log.signer.id() == stamp.signer.id() {
+        bail!(
+            "--log-key {} is the stamp signing key: use one key per kind of signature",
+            log.path.display()
+        );
+    }
+    let mut published = vec![PublishedKey {
+        public: stamp.signer.public_key().clone(),
+        status: KeyStatus::Active,
+        created: stamp.created,
+    }];
+    for path in &args.verify_keys {
+        let (public, created) = keyfiles::read_public(path)?;
+        let id = KeyId::of(&public);
+        if published.iter().any(|k| k.id() == id) {
+            continue;
+        }
+        tracing::info!(key_id = %id, file = %path.display(), "retired stamp key still verifies");
+        published.push(PublishedKey {
+            public,
+            status: KeyStatus::Retired,
+            created,
+        });
+    }
+    let log_key = PublishedKey {
+        public: log.signer.public_key().clone(),
+        status: KeyStatus::Active,
+        created: log.created,
+    };
+    let keys = ServiceKeys::new(
+        &args.signer_identity,
+        published,
+        Some(log_key),
+        args.log_origin.clone(),
+    );
+    Ok((Arc::new(stamp.signer), keys))
+}
+
+/// The key of `--flag FILE`, or the default file, made if missing.
+fn load_or_make(
+    given: Option<&Path>,
+    default: &Path,
+    kind: &str,
+) -> anyhow::Result<keyfiles::LoadedKey> {
+    let (key, made) = match given {
+        Some(path) => (keyfiles::read_private(path)?, false),
+        None => keyfiles::read_or_generate(default)?,
+    };
+    tracing::info!(
+        key_id = %key.signer.id(),
+        file = %key.path.display(),
+        generated = made,
+        "{kind} key"
+    );
+    Ok(key)
 }

@@ -8,6 +8,7 @@ mod migrate;
 mod serve;
 mod stamp;
 mod topics;
+mod unstamp;
 mod verify;
 
 use std::process::ExitCode;
@@ -27,6 +28,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Hash(args) => hash::run(args),
         Command::Keys(cmd) => keys::run(cmd),
         Command::Stamp(args) => stamp::run(args),
+        Command::Unstamp(args) => unstamp::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Migrate(args) => migrate::run(args).await,
         Command::Contracts(cmd) => contracts::run(cmd),

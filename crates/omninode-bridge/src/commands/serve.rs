@@ -122,12 +122,18 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
     } else {
         "on"
     };
+    let (signer, keys) = super::keys::service_keys(&args.keys, &args.store.data_dir)?;
     let mut orchestrator = Orchestrator::new(
         store.clone(),
         contracts.orchestrator.clone(),
         &args.environment,
     )
     .context("orchestrator contract")?;
+    if args.keys.no_sign {
+        tracing::warn!("--no-sign: new stamps are UNSIGNED (a benchmark anchor, not for use)");
+    } else {
+        orchestrator = orchestrator.with_signer(signer);
+    }
     if let Some(url) = &args.onextree_url {
         let client = OnextreeClient::new(url, &contracts.orchestrator.routing.services.onextree)?;
         orchestrator = orchestrator.with_intelligence(Arc::new(client));
@@ -137,7 +143,7 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
         contracts.registry.clone(),
         &args.environment,
     ));
-    let mut app = App::new(orchestrator, registry.clone(), config, metrics);
+    let mut app = App::new(orchestrator, registry.clone(), config, metrics).with_keys(keys);
     // The reducer: STAMP_CREATED events into per-namespace aggregates, in the background.
     let reducer = Reducer::new(store.clone(), contracts.reducer.clone())?;
     app = app.with_reducer(reducer.status(), reducer.cache());
@@ -206,6 +212,7 @@ struct Running {
     stages: Stages,
     server: JoinHandle<std::io::Result<()>>,
     server_stop: oneshot::Sender<()>,
+    signals: Signals,
 }
 
 async fn start(s: Service) -> anyhow::Result<Running> {
@@ -285,6 +292,8 @@ async fn start(s: Service) -> anyhow::Result<Running> {
         )),
     );
 
+    // Handlers first: a SIGTERM right after the line below must drain, not kill.
+    let signals = Signals::install().context("cannot install signal handlers")?;
     // The first stdout line tells scripts (and tests binding port 0) where we listen.
     println!("listening on http://{addr}");
     std::io::stdout().flush()?;
@@ -303,6 +312,7 @@ async fn start(s: Service) -> anyhow::Result<Running> {
         stages,
         server: tokio::spawn(async move { server.await }),
         server_stop,
+        signals,
     })
 }
 
@@ -319,7 +329,7 @@ impl Running {
                 tracing::error!(result = ?res, "the HTTP server stopped");
                 failures.push("the HTTP server stopped".to_owned());
             }
-            sig = shutdown_signal() => tracing::info!(signal = sig, "shutting down: draining in-flight requests"),
+            sig = self.signals.recv() => tracing::info!(signal = sig, "shutting down: draining in-flight requests"),
             Some(f) = self.tasks.next_failure() => {
                 tracing::error!(task = f.name, failure = %f.how, "a background task failed; shutting down");
                 failures.push(f.to_string());
@@ -417,23 +427,42 @@ fn stamp_created_topic(
         .with_context(|| format!("{name} is not in the topic catalogue"))
 }
 
-async fn shutdown_signal() -> &'static str {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM and SIGINT, registered before the service says it listens (a signal stream only
+/// catches signals sent after it exists).
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => "SIGINT",
-        () = term => "SIGTERM",
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// The next shutdown signal's name.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
     }
 }

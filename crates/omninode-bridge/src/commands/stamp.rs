@@ -12,6 +12,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::cli::{StampArgs, StampKind};
+use crate::keyfiles;
 
 pub(crate) fn run(args: StampArgs) -> anyhow::Result<ExitCode> {
     let namespace = Namespace::parse(&args.namespace).context("--namespace")?;
@@ -22,6 +23,15 @@ pub(crate) fn run(args: StampArgs) -> anyhow::Result<ExitCode> {
         StampKind::Rich => StampType::Rich,
         StampKind::Lightweight => StampType::Lightweight,
     };
+    let signer = args
+        .key
+        .as_deref()
+        .map(keyfiles::read_private)
+        .transpose()?
+        .map(|k| k.signer);
+    if let Some(s) = &signer {
+        eprintln!("signing with {}", s.id());
+    }
     for path in &args.files {
         let content = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
         let file_path = stamp_path(path);
@@ -34,8 +44,10 @@ pub(crate) fn run(args: StampArgs) -> anyhow::Result<ExitCode> {
                 stamp_type,
                 stamp_id: Uuid::now_v7(),
                 now: Utc::now(),
+                signer: signer.as_ref(),
             },
-        );
+        )
+        .with_context(|| format!("{}", path.display()))?;
         match (made.stamped, args.in_place) {
             (Some(bytes), true) => write_atomic(path, &bytes)?,
             (None, true) => write_atomic(&sidecar_path(path), made.stamp_text.as_bytes())?,
@@ -45,6 +57,13 @@ pub(crate) fn run(args: StampArgs) -> anyhow::Result<ExitCode> {
         if args.in_place {
             eprintln!("stamped {} ({})", path.display(), made.kind.content_type);
         }
+    }
+    match &signer {
+        None => eprintln!("note: no --key given: these stamps are UNSIGNED (integrity only)"),
+        Some(_) if stamp_type == StampType::Lightweight => eprintln!(
+            "note: a lightweight line carries no signature: text files got UNSIGNED stamps (use --type rich)"
+        ),
+        Some(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -70,7 +89,7 @@ pub(crate) fn sidecar_path(path: &Path) -> PathBuf {
 
 /// Replaces `path` with `bytes` so that a reader sees either the old or the new file, never
 /// a half-written one; keeps the file's permissions.
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

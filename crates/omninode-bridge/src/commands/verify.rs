@@ -1,34 +1,149 @@
-//! `verify`: offline validation; a `FILE.onex-stamp` sidecar is used when present.
+//! `verify`: offline validation; a `FILE.onex-stamp` sidecar is used when present. Reports
+//! each file's reason and trust level (SPEC §11); `--require` turns a trust level into the exit
+//! code, `--export` writes what `ssh-keygen -Y verify` needs to check a signature itself.
 
+use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use bridge_core::stamp;
+use anyhow::{bail, Context};
+use bridge_core::signature::{armor, decode_signature, Keyring, Trust, TrustedKey};
+use bridge_core::stamp::{self, Validation};
+use ssh_key::PublicKey;
 
+use super::keys::check_identity;
 use super::stamp::sidecar_path;
-use crate::cli::VerifyArgs;
+use crate::cli::{RequiredTrust, VerifyArgs};
 
 pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let mut all_valid = true;
-    for path in &args.files {
-        let content = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
-        let sidecar = sidecar_path(path);
-        let v = if sidecar.exists() {
-            let text = std::fs::read_to_string(&sidecar)
-                .with_context(|| format!("{}", sidecar.display()))?;
-            stamp::validate_sidecar(&content, &text, None)
-        } else {
-            stamp::validate(&content, None)
-        };
-        match &v.detail {
-            Some(d) => println!("{}: {} ({d})", path.display(), v.reason.as_str()),
-            None => println!("{}: {}", path.display(), v.reason.as_str()),
-        }
-        all_valid &= v.is_valid();
+    if args.export.is_some() && args.files.len() != 1 {
+        bail!("--export writes one stamp's files: give exactly one FILE");
     }
-    Ok(if all_valid {
+    check_identity(&args.identity)?;
+    let ring = match &args.trust {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Keyring::from_allowed_signers(&text).with_context(|| format!("{}", path.display()))?
+        }
+        None => Keyring::default(),
+    };
+    let mut all_ok = true;
+    for path in &args.files {
+        let (content, v) = validate_file(path)?;
+        let trust = v.trust(&ring);
+        let detail = match (&v.detail, &v.signed_by) {
+            (Some(d), _) => Some(d.clone()),
+            (None, Some(id)) => Some(match ring.get(id) {
+                Some(k) => format!("signed by {id}, {}", k.principals.join(",")),
+                None => format!("signed by {id}, a key not in --trust"),
+            }),
+            (None, None) if v.is_valid() => Some("no signature".to_owned()),
+            (None, None) => None,
+        };
+        let status = if v.is_valid() {
+            format!("{} {}", v.reason.as_str(), trust.as_str())
+        } else {
+            v.reason.as_str().to_owned()
+        };
+        match detail {
+            Some(d) => println!("{}: {status} ({d})", path.display()),
+            None => println!("{}: {status}", path.display()),
+        }
+        let needed = match args.require {
+            None => Trust::Unsigned,
+            Some(RequiredTrust::Trusted) => Trust::Trusted,
+            Some(RequiredTrust::Logged) => Trust::Logged,
+        };
+        if v.is_valid() && trust < needed {
+            eprintln!(
+                "{}: {} is below the required {}{}",
+                path.display(),
+                trust.as_str(),
+                needed.as_str(),
+                if needed == Trust::Logged {
+                    " (log proofs are not checked by this version)"
+                } else {
+                    ""
+                }
+            );
+        }
+        all_ok &= v.is_valid() && trust >= needed;
+        if let Some(dir) = &args.export {
+            export(dir, &content, &v, &ring, &args.identity)?;
+        }
+    }
+    Ok(if all_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn validate_file(path: &Path) -> anyhow::Result<(Vec<u8>, Validation)> {
+    let content = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+    let sidecar = sidecar_path(path);
+    let v = if sidecar.exists() {
+        let text =
+            std::fs::read_to_string(&sidecar).with_context(|| format!("{}", sidecar.display()))?;
+        stamp::validate_sidecar(&content, &text, None)
+    } else {
+        stamp::validate(&content, None)
+    };
+    Ok((content, v))
+}
+
+/// Writes `statement` (over the file as it is now, so the stock tool checks the file too),
+/// `stamp.sig` (armored SSHSIG) and `allowed_signers`.
+fn export(
+    dir: &Path,
+    content: &[u8],
+    v: &Validation,
+    ring: &Keyring,
+    identity: &str,
+) -> anyhow::Result<()> {
+    let Some(stamp) = &v.stamp else {
+        bail!("--export: the file has no stamp");
+    };
+    let (Some(signature), Some(statement)) = (
+        stamp.signature.as_deref(),
+        stamp.statement_for(&v.current_hash, current_size(content, v)),
+    ) else {
+        bail!("--export: the stamp is not signed");
+    };
+    let statement = statement.context("--export")?;
+    let sig = decode_signature(signature).context("--export")?;
+    let public = PublicKey::from(sig.public_key().clone());
+    let signer = ring
+        .keys()
+        .iter()
+        .find(|k| k.public.key_data() == public.key_data())
+        .cloned()
+        .unwrap_or_else(|| TrustedKey::new(public, identity));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).with_context(|| format!("cannot write {}", p.display()))
+    };
+    write("statement", &statement)?;
+    write("stamp.sig", &armor(&sig))?;
+    write(
+        "allowed_signers",
+        &format!("{}\n", signer.allowed_signers_line()),
+    )?;
+    eprintln!(
+        "wrote {dir}/statement, stamp.sig, allowed_signers; check with:\n  ssh-keygen -Y verify -f {dir}/allowed_signers -I {principal} -n {ns} -s {dir}/stamp.sig < {dir}/statement",
+        dir = dir.display(),
+        principal = signer.principals[0],
+        ns = bridge_core::signature::STAMP_NAMESPACE,
+    );
+    Ok(())
+}
+
+/// The size of the file without its stamp (what the statement's `file_size` means).
+fn current_size(content: &[u8], v: &Validation) -> u64 {
+    match &v.stamp {
+        // A sidecar leaves the file whole; an in-file stamp is removed first.
+        Some(s) if s.format == stamp::StampFormat::Sidecar => content.len() as u64,
+        _ => stamp::remove(content).len() as u64,
+    }
 }

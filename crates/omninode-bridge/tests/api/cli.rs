@@ -101,7 +101,7 @@ fn stamp_verify_roundtrip_in_place_and_sidecar() {
     assert!(stamped.starts_with(b"#!/usr/bin/env python3\n# ONEX:uid="));
     let o = run(&["verify", "tool.py"], dir.path());
     assert!(o.status.success(), "{}", stdout(&o));
-    assert_eq!(stdout(&o), "tool.py: VALID\n");
+    assert_eq!(stdout(&o), "tool.py: VALID UNSIGNED (no signature)\n");
 
     // Tamper: verify fails with the reason.
     let mut t = stamped.clone();

@@ -15,4 +15,5 @@ mod persistence;
 mod postgres;
 mod reducer;
 mod registry;
+mod signing;
 mod supervision;

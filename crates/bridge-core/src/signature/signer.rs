@@ -1,0 +1,138 @@
+//! The stamp signing key: an unencrypted OpenSSH Ed25519 private key.
+
+use std::fmt;
+
+use base64::Engine;
+use ssh_encoding::Encode;
+use ssh_key::{Algorithm, HashAlg, PrivateKey, PublicKey};
+
+use super::{KeyId, StampSignature, STAMP_NAMESPACE};
+
+/// Why a private key cannot sign stamps. Messages never include key material.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum KeyError {
+    /// Not an OpenSSH private key at all.
+    #[error("not an OpenSSH private key ({0})")]
+    Parse(String),
+    /// Protected by a passphrase (a server cannot type one).
+    #[error("the key is protected by a passphrase; the service needs an unencrypted key")]
+    Encrypted,
+    /// Another algorithm than Ed25519.
+    #[error("the key is {0}, but stamp keys must be Ed25519 (ssh-keygen -t ed25519)")]
+    Algorithm(String),
+}
+
+/// Signing failed (only for a statement the encoder rejects; Ed25519 itself cannot fail).
+#[derive(Debug, thiserror::Error)]
+#[error("signing failed: {0}")]
+pub struct SignError(String);
+
+/// A key that signs stamp statements. `Debug` shows its id only.
+#[derive(Clone)]
+pub struct StampSigner {
+    key: PrivateKey,
+    id: KeyId,
+}
+
+impl fmt::Debug for StampSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StampSigner")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StampSigner {
+    /// A signer over `key`, which must be an unencrypted Ed25519 key.
+    pub fn new(key: PrivateKey) -> Result<Self, KeyError> {
+        if key.is_encrypted() {
+            return Err(KeyError::Encrypted);
+        }
+        if key.algorithm() != Algorithm::Ed25519 {
+            return Err(KeyError::Algorithm(key.algorithm().to_string()));
+        }
+        let id = KeyId::of(key.public_key());
+        Ok(Self { key, id })
+    }
+
+    /// The Ed25519 key of a 32-byte seed (deterministic: for fixtures and fuzzing).
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        let pair = ssh_key::private::Ed25519Keypair::from_seed(&seed);
+        Self::new(PrivateKey::from(pair)).expect("an Ed25519 key")
+    }
+
+    /// A signer from the text of an OpenSSH private key file.
+    pub fn from_openssh(text: &str) -> Result<Self, KeyError> {
+        let key = PrivateKey::from_openssh(text).map_err(|e| match e {
+            // Built with Ed25519 only, ssh-key cannot even read other key types.
+            ssh_key::Error::AlgorithmUnknown | ssh_key::Error::AlgorithmUnsupported { .. } => {
+                KeyError::Algorithm("not Ed25519".into())
+            }
+            e => KeyError::Parse(e.to_string()),
+        })?;
+        Self::new(key)
+    }
+
+    /// The key's id.
+    pub fn id(&self) -> &KeyId {
+        &self.id
+    }
+
+    /// The public half.
+    pub fn public_key(&self) -> &PublicKey {
+        self.key.public_key()
+    }
+
+    /// The private key (to write it to a file; never to log or answer with).
+    pub fn private_key(&self) -> &PrivateKey {
+        &self.key
+    }
+
+    /// Signs a rendered statement: the SSHSIG blob in base64, with this key's id.
+    pub fn sign(&self, statement: &str) -> Result<StampSignature, SignError> {
+        let sig = self
+            .key
+            .sign(STAMP_NAMESPACE, HashAlg::Sha512, statement.as_bytes())
+            .map_err(|e| SignError(e.to_string()))?;
+        let mut blob = Vec::with_capacity(192);
+        sig.encode(&mut blob)
+            .map_err(|e| SignError(e.to_string()))?;
+        Ok(StampSignature {
+            key: self.id.clone(),
+            signature: base64::engine::general_purpose::STANDARD.encode(blob),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_id_and_no_key_material() {
+        let seed = [0xA5; 32];
+        let signer = StampSigner::from_seed(seed);
+        let shown = format!("{signer:?} {signer:#?}");
+        assert!(shown.contains(signer.id().as_str()), "{shown}");
+        let pem = signer
+            .private_key()
+            .to_openssh(ssh_key::LineEnding::LF)
+            .unwrap();
+        for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+            assert!(!shown.contains(line), "{shown}");
+        }
+        let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(!shown.to_lowercase().contains(&hex[..16]), "{shown}");
+        assert!(!shown.contains("165, 165"), "{shown}");
+    }
+
+    #[test]
+    fn refuses_encrypted_and_foreign_keys_without_quoting_them() {
+        let e = StampSigner::from_openssh(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+        )
+        .unwrap_err();
+        assert!(matches!(e, KeyError::Parse(_)), "{e}");
+        assert!(!e.to_string().contains("AAAA"));
+    }
+}
