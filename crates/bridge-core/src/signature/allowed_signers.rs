@@ -9,7 +9,7 @@
 
 use ssh_key::{Algorithm, PublicKey};
 
-use super::keyring::TrustedKey;
+use super::trusted::TrustedKey;
 use super::{KeyId, STAMP_NAMESPACE};
 
 /// A line of an `allowed_signers` file we cannot use.

@@ -9,6 +9,7 @@
 mod allowed_signers;
 mod keyring;
 mod signer;
+mod trusted;
 mod verify;
 
 use std::fmt;
@@ -18,8 +19,9 @@ use ssh_key::HashAlg;
 pub use ssh_key::PublicKey;
 
 pub use allowed_signers::AllowedSignersError;
-pub use keyring::{Keyring, TrustedKey};
+pub use keyring::Keyring;
 pub use signer::{KeyError, SignError, StampSigner};
+pub use trusted::TrustedKey;
 pub use verify::{armor, decode_signature, verify_statement, SignatureInvalid};
 
 /// The SSHSIG namespace of stamp signatures.
