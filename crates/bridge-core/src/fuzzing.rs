@@ -97,7 +97,17 @@ pub fn stamp_locate(content: &[u8]) {
         }
         _ => assert_eq!(&*removed, content),
     }
-    let _ = validate(content, None);
+    // The signature decoder takes hostile text without panicking.
+    let _ = crate::signature::decode_signature(&String::from_utf8_lossy(content));
+    // A stamp that validates and names a key was verified with that key's signature.
+    let v = validate(content, None);
+    if let Some(key) = v.stamp.as_ref().and_then(|s| s.key.as_deref()) {
+        if v.is_valid() {
+            assert_eq!(v.signed_by.as_ref().map(|k| k.as_str()), Some(key));
+        } else {
+            assert!(v.signed_by.is_none());
+        }
+    }
 }
 
 struct OneReplaced<'a> {

@@ -1,0 +1,13 @@
+-- ---BEGIN ONEX STAMP---
+-- metadata_version: 0.1
+-- stamp_id: 01a233d5-1282-70b7-9970-dea110fbdcdb
+-- file_hash: blake3:ea0ee3fc178defa5be0e5c3eb2cf2381caff54950fab2e8e45567060fa0c9ed4
+-- namespace: fuzz
+-- content_type: application/sql
+-- file_size: 11
+-- file_path: a.sql
+-- created_at: 2026-12-01T22:58:51.650Z
+-- key: SHA256:2wXSrjH7PZ9fszI45n+tEQ0zFQWNQ4Dr+OM0T3SKlWM
+-- signature: U1NIU0lHAAAAAQAAADMAAAALc3NoLWVkMjU1MTkAAAAgDhe5lTCqPA9KmY2FJ+6KGC0gH3optV2qkeU/BDltKRYAAAARb21uaW5vZGUtc3RhbXAtdjEAAAAAAAAABnNoYTUxMgAAAFMAAAALc3NoLWVkMjU1MTkAAABAmW6T+Uuo60aYXOYpBdoIRgs/I6FxZRn/jhohN/r7MnZlqZskXWupGCR18OtXQ5MPDi8osQBhfUxQirrkiu6tAQ==
+-- ---END ONEX STAMP---
+SELECT 1;

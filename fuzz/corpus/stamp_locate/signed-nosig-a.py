@@ -1,0 +1,12 @@
+# ---BEGIN ONEX STAMP---
+# metadata_version: 0.1
+# stamp_id: 01a233d5-1218-73b7-ac01-6abe2afa49a0
+# file_hash: blake3:75f20dd86fc454a285b24166c9fd52bd2eb6b434129b6dd1050c7f4d30803bbb
+# namespace: fuzz
+# content_type: text/x-python
+# file_size: 9
+# file_path: a.py
+# created_at: 2026-12-01T22:58:51.544Z
+# key: SHA256:2wXSrjH7PZ9fszI45n+tEQ0zFQWNQ4Dr+OM0T3SKlWM
+# ---END ONEX STAMP---
+print(1)
