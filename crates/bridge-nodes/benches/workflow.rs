@@ -99,6 +99,16 @@ where
     STAMPS as f64 / started.elapsed().as_secs_f64()
 }
 
+/// This process's user + system CPU time so far (Linux `/proc/self/stat`, 100 ticks/s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
+    let tick = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -124,8 +134,10 @@ fn main() {
         // Signed vs unsigned, alternating (this machine's neighbours move single runs), the
         // median ratio of adjacent runs.
         let mut ratios = Vec::new();
+        let mut cpu_ratios = Vec::new();
         for round in 0..3 {
             let mut rates = [0.0; 2];
+            let mut cpu = [0.0; 2];
             for (slot, sign) in [(0, false), (1, true)] {
                 let d = tempfile::tempdir().unwrap();
                 let s: Arc<dyn Store> = Arc::new(SqliteStore::open(d.path()).await.unwrap());
@@ -134,6 +146,7 @@ fn main() {
                     o = o.with_signer(Arc::new(StampSigner::from_seed([7; 32])));
                 }
                 let tag = format!("{round}-{sign}");
+                let before = cpu_seconds();
                 rates[slot] = drive(inputs(&tag), move |i| {
                     let o = o.clone();
                     async move {
@@ -142,15 +155,22 @@ fn main() {
                     }
                 })
                 .await;
+                cpu[slot] = (cpu_seconds() - before) / STAMPS as f64 * 1e6;
             }
-            println!("workflow/round {round}: unsigned {:>8.0}  signed {:>8.0} stamps/s", rates[0], rates[1]);
+            println!(
+                "workflow/round {round}: unsigned {:>8.0} stamps/s {:>5.0} us CPU each   signed {:>8.0} stamps/s {:>5.0} us CPU each",
+                rates[0], cpu[0], rates[1], cpu[1]
+            );
             ratios.push(rates[1] / rates[0]);
+            cpu_ratios.push(cpu[0] / cpu[1]);
         }
         ratios.sort_by(f64::total_cmp);
+        cpu_ratios.sort_by(f64::total_cmp);
 
         println!("workflow/bare stamp path       {bare_rate:>10.0} stamps/s (stamp + 1 event)");
         println!("workflow/full workflow         {wf_rate:>10.0} stamps/s (stamp + execution + 5 steps + 2 transitions + 10 events)");
         println!("workflow/cost per stamp        {:>10.2} x the bare path (goal <= 2.0)", bare_rate / wf_rate);
         println!("workflow/signed vs unsigned    {:>10.2} x the unsigned rate (median of 3; goal >= 0.95)", ratios[1]);
+        println!("workflow/signed by CPU         {:>10.2} x (unsigned CPU per stamp / signed, median of 3)", cpu_ratios[1]);
     });
 }

@@ -3,8 +3,9 @@
 use std::fmt;
 
 use base64::Engine;
+use ed25519_dalek::Signer as _;
 use ssh_encoding::Encode;
-use ssh_key::{Algorithm, HashAlg, PrivateKey, PublicKey};
+use ssh_key::{Algorithm, HashAlg, PrivateKey, PublicKey, Signature, SshSig};
 
 use super::{KeyId, StampSignature, STAMP_NAMESPACE};
 
@@ -31,6 +32,9 @@ pub struct SignError(String);
 #[derive(Clone)]
 pub struct StampSigner {
     key: PrivateKey,
+    /// The same key, expanded once: `PrivateKey::sign` re-derives it (a scalar
+    /// multiplication) on every call, which was most of a signature's cost.
+    expanded: ed25519_dalek::SigningKey,
     id: KeyId,
 }
 
@@ -51,8 +55,16 @@ impl StampSigner {
         if key.algorithm() != Algorithm::Ed25519 {
             return Err(KeyError::Algorithm(key.algorithm().to_string()));
         }
+        let pair = key
+            .key_data()
+            .ed25519()
+            .ok_or_else(|| KeyError::Algorithm(key.algorithm().to_string()))?;
+        let expanded = ed25519_dalek::SigningKey::from_bytes(pair.private.as_ref());
+        if expanded.verifying_key().as_bytes() != pair.public.as_ref() {
+            return Err(KeyError::Parse("its public half does not match".into()));
+        }
         let id = KeyId::of(key.public_key());
-        Ok(Self { key, id })
+        Ok(Self { key, expanded, id })
     }
 
     /// The Ed25519 key of a 32-byte seed (deterministic: for fixtures and fuzzing).
@@ -90,10 +102,20 @@ impl StampSigner {
 
     /// Signs a rendered statement: the SSHSIG blob in base64, with this key's id.
     pub fn sign(&self, statement: &str) -> Result<StampSignature, SignError> {
-        let sig = self
-            .key
-            .sign(STAMP_NAMESPACE, HashAlg::Sha512, statement.as_bytes())
-            .map_err(|e| SignError(e.to_string()))?;
+        // What `PrivateKey::sign` does, with the expanded key kept: the SSHSIG signed data
+        // (magic, namespace, reserved, hash name, SHA-512 of the message) signed by Ed25519.
+        let err = |e: ssh_key::Error| SignError(e.to_string());
+        let data = SshSig::signed_data(STAMP_NAMESPACE, HashAlg::Sha512, statement.as_bytes())
+            .map_err(err)?;
+        let raw = self.expanded.sign(&data);
+        let signature = Signature::new(Algorithm::Ed25519, raw.to_bytes().to_vec()).map_err(err)?;
+        let sig = SshSig::new(
+            self.key.public_key().key_data().clone(),
+            STAMP_NAMESPACE,
+            HashAlg::Sha512,
+            signature,
+        )
+        .map_err(err)?;
         let mut blob = Vec::with_capacity(192);
         sig.encode(&mut blob)
             .map_err(|e| SignError(e.to_string()))?;
