@@ -136,6 +136,22 @@ async fn created_then_existing<S: Store>(s: S) {
         first.stamp_id
     );
     assert!(s.get_stamp(Some("nope"), &h).await.unwrap().is_none());
+    // The signature is stored with its stamp; an unsigned stamp (as every row from before
+    // signing) reads back with neither.
+    assert!(got.signing_key.is_some());
+    assert_eq!(
+        (&got.signing_key, &got.signature),
+        (&w.stamp.signing_key, &w.stamp.signature)
+    );
+    let mut unsigned = write("ns", b"unsigned");
+    (unsigned.stamp.signing_key, unsigned.stamp.signature) = (None, None);
+    s.record_stamp(unsigned).await.unwrap();
+    let got = s
+        .get_stamp(Some("ns"), &hash_bytes(b"unsigned"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((got.signing_key, got.signature), (None, None));
 }
 
 async fn workflow_rows_go_with_their_stamp<S: Store>(s: S) {
