@@ -18,6 +18,7 @@ pub mod hash;
 pub mod signature;
 pub mod stamp;
 pub mod statement;
+pub mod tlog;
 pub mod topics;
 
 pub use domain::{Namespace, RelativePath, StampType};
