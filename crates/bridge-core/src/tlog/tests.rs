@@ -280,3 +280,53 @@ fn entries_and_bundles() {
     assert_eq!(b, b"\x00\x02ab\x00\x00\x00\x03xyz");
     assert!(bundle([&vec![0u8; 70_000][..]]).is_none());
 }
+
+#[test]
+fn an_appender_grows_a_tree_from_its_frontier_alone() {
+    let all = leaves(700);
+    let full = build(&all);
+    // Commits of assorted sizes, each starting from nothing but the frontier it reads.
+    let mut stored: Vec<Hash> = Vec::new();
+    let mut size = 0usize;
+    for batch in [1usize, 1, 2, 5, 8, 100, 139, 256, 1, 187] {
+        let frontier: Vec<(u64, Hash)> = Appender::frontier(size as u64)
+            .into_iter()
+            .map(|i| (i, stored[i as usize]))
+            .collect();
+        assert!(frontier.len() <= 64);
+        let mut a = Appender::new(size as u64, frontier);
+        for e in &all[size..size + batch] {
+            assert_eq!(a.append(e).unwrap(), a.size() - 1);
+        }
+        assert_eq!(a.added().first().map(|x| x.0), Some(stored.len() as u64));
+        stored.extend(a.added().iter().map(|x| x.1));
+        size += batch;
+        assert_eq!(a.root().unwrap().0, mth(&all[..size]), "root after {size}");
+    }
+    assert_eq!(&stored[..], &full.0[..stored.len()]);
+    assert_eq!(Appender::new(0, []).root().unwrap(), tlog_tiles::EMPTY_HASH);
+}
+
+#[test]
+fn recording_then_fetching_gives_the_same_proofs_and_tiles() {
+    let all = leaves(300);
+    let m = build(&all);
+    let rec = Recorder::default();
+    let _ = prove_record(300, 123, &rec).unwrap();
+    let tile = Tile::new(TILE_HEIGHT, 0, 1, 44, false);
+    let _ = tile.read_data(&rec).unwrap();
+    let fetched = Fetched(
+        rec.into_indexes()
+            .into_iter()
+            .map(|i| (i, m.0[i as usize]))
+            .collect(),
+    );
+    assert_eq!(
+        prove_record(300, 123, &fetched).unwrap(),
+        prove_record(300, 123, &m).unwrap()
+    );
+    assert_eq!(
+        tile.read_data(&fetched).unwrap(),
+        tile.read_data(&m).unwrap()
+    );
+}
