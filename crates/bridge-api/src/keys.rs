@@ -49,6 +49,7 @@ pub struct ServiceKeys {
     stamp: Vec<PublishedKey>,
     log: Option<PublishedKey>,
     log_origin: Option<String>,
+    log_vkey: Option<String>,
     keyring: Keyring,
 }
 
@@ -71,8 +72,20 @@ impl ServiceKeys {
             stamp,
             log,
             log_origin,
+            log_vkey: None,
             keyring,
         }
+    }
+
+    /// Publishes the log's verifier key (`GET /log/key`).
+    pub fn with_log_vkey(mut self, vkey: String) -> Self {
+        self.log_vkey = Some(vkey);
+        self
+    }
+
+    /// The log's verifier key in note `vkey` form.
+    pub fn log_vkey(&self) -> Option<&str> {
+        self.log_vkey.as_deref()
     }
 
     /// The principal of the stamp keys.

@@ -6,7 +6,9 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::app::App;
-use crate::handlers::{batch, hash, health, keys, lookup, namespaces, registry, stamp, validate};
+use crate::handlers::{
+    batch, hash, health, keys, log, lookup, namespaces, registry, stamp, validate,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,10 +17,11 @@ use crate::handlers::{batch, hash, health, keys, lookup, namespaces, registry, s
         stamp::stamp, batch::batch, validate::validate, hash::hash, lookup::get_stamp, lookup::get_workflow,
         namespaces::stats, namespaces::list,
         registry::register, registry::heartbeat, registry::deregister, registry::list,
-        health::health, health::live, health::ready, health::metrics, keys::keys, keys::allowed_signers, openapi_json
+        health::health, health::live, health::ready, health::metrics, keys::keys, keys::allowed_signers,
+        log::checkpoint, log::key, log::tile, log::stamp_proof, openapi_json
     ),
     components(schemas(stamp::StampBody, stamp::StampData, batch::BatchBody, batch::BatchItem, batch::BatchData, batch::ItemResult,
-        validate::ValidateBody, validate::ValidateData, hash::HashBody, hash::HashData, namespaces::ListData, registry::RegisterBody, registry::NodeList, keys::KeysData, keys::KeyData)),
+        validate::ValidateBody, validate::ValidateData, hash::HashBody, hash::HashData, namespaces::ListData, registry::RegisterBody, registry::NodeList, keys::KeysData, keys::KeyData, log::LogData)),
     modifiers(&ApiKeyScheme)
 )]
 struct ApiDoc;

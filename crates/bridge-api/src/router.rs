@@ -9,7 +9,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::handlers::{batch, hash, health, keys, lookup, namespaces, registry, stamp, validate};
+use crate::handlers::{
+    batch, hash, health, keys, log, lookup, namespaces, registry, stamp, validate,
+};
 use crate::middleware::{auth, context, rate_limit, tag_route};
 use crate::openapi::openapi_json;
 use crate::LEGACY_PREFIX;
@@ -21,7 +23,11 @@ fn routes(app: &App) -> Router<App> {
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(health::metrics))
         .route("/keys", get(keys::keys))
-        .route("/keys/allowed_signers", get(keys::allowed_signers));
+        .route("/keys/allowed_signers", get(keys::allowed_signers))
+        .route("/log/checkpoint", get(log::checkpoint))
+        .route("/log/key", get(log::key))
+        .route("/log/tile/{*path}", get(log::tile))
+        .route("/stamps/{stamp_id}/proof", get(log::stamp_proof));
     let protected = Router::new()
         .route("/stamp", post(stamp::stamp))
         .route("/stamp/batch", post(batch::batch))

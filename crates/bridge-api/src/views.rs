@@ -61,7 +61,7 @@ view! {
         file_size: i64, file_path: Option<String>, stamp_type: String, sidecar: bool,
         stamp: String, metadata: Option<Value>, op_id: Option<String>,
         workflow_id: Option<Uuid>, correlation_id: Uuid, created_at: DateTime<Utc>,
-        signing_key: Option<String>, signature: Option<String>,
+        signing_key: Option<String>, signature: Option<String>, log_index: Option<i64>,
     }
 }
 

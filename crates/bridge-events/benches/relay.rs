@@ -55,6 +55,7 @@ fn writes(topic: &str) -> Vec<StampWrite> {
                 created_at: Utc::now(),
                 signing_key: None,
                 signature: None,
+                log_index: None,
             };
             let events = (0..EVENTS_PER_STAMP)
                 .map(|j| EventRow {
@@ -73,6 +74,7 @@ fn writes(topic: &str) -> Vec<StampWrite> {
                 stamp,
                 workflow: None,
                 events,
+                entry: None,
             }
         })
         .collect()

@@ -93,6 +93,7 @@ fn write(i: usize) -> StampWrite {
         created_at: now,
         signing_key: None,
         signature: None,
+        log_index: None,
     };
     let env = bridge_core::envelope::Envelope::of(
         bridge_nodes::orchestrator::stamp_created(&record),
@@ -115,6 +116,7 @@ fn write(i: usize) -> StampWrite {
         stamp: record,
         workflow: None,
         events: vec![event],
+        entry: None,
     }
 }
 

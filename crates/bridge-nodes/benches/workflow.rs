@@ -67,6 +67,7 @@ async fn bare(store: Arc<dyn Store>, input: StampInput) {
             stamp,
             workflow: None,
             events: vec![event],
+            entry: None,
         })
         .await
         .unwrap();

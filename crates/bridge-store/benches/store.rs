@@ -45,6 +45,7 @@ fn write(i: usize) -> StampWrite {
         // A signature of realistic length (an SSHSIG blob is 188 bytes, 252 in base64).
         signing_key: Some(format!("SHA256:{}", "k".repeat(43))),
         signature: Some("s".repeat(252)),
+        log_index: None,
     };
     let event = EventRow {
         event_id: Uuid::now_v7(),
@@ -98,6 +99,7 @@ fn write(i: usize) -> StampWrite {
         stamp,
         workflow: Some(workflow),
         events,
+        entry: None,
     }
 }
 

@@ -116,6 +116,24 @@ pub(crate) fn stamps<'a>(jobs: &[&'a Job]) -> Vec<&'a StampRecord> {
         .collect()
 }
 
+/// The log entries of the batch's new stamps, in job order.
+pub(crate) fn entries<'a>(
+    jobs: &[&'a Job],
+    inserted: &HashSet<Uuid>,
+) -> Vec<(&'a StampRecord, &'a [u8])> {
+    jobs.iter()
+        .filter_map(|j| match j {
+            Job::Stamp { write, .. } if inserted.contains(&write.stamp.stamp_id) => {
+                write.entry.as_deref().map(|e| (&write.stamp, e))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Log indexes given to a batch's new stamps.
+pub(crate) type Logged = std::collections::HashMap<Uuid, i64>;
+
 /// What a batch writes once its stamps are in: the workflows and events of every failed
 /// workflow and of each stamp in `inserted` (a duplicate stamp writes nothing).
 pub(crate) fn dependents<'a>(
@@ -154,13 +172,19 @@ pub(crate) enum Reply<'a> {
 }
 
 /// The replies of `jobs` in order, given which stamps were `inserted`.
-pub(crate) fn replies<'a>(jobs: &[&'a Job], inserted: &HashSet<Uuid>) -> Vec<Reply<'a>> {
+pub(crate) fn replies<'a>(
+    jobs: &[&'a Job],
+    inserted: &HashSet<Uuid>,
+    logged: &Logged,
+) -> Vec<Reply<'a>> {
     jobs.iter()
         .map(|job| match job {
             Job::Failed { .. } => Reply::Ready(Done::Failed),
-            Job::Stamp { write, .. } if inserted.contains(&write.stamp.stamp_id) => Reply::Ready(
-                Done::Stamp(Box::new(StampOutcome::Created(write.stamp.clone()))),
-            ),
+            Job::Stamp { write, .. } if inserted.contains(&write.stamp.stamp_id) => {
+                let mut stamp = write.stamp.clone();
+                stamp.log_index = logged.get(&stamp.stamp_id).copied();
+                Reply::Ready(Done::Stamp(Box::new(StampOutcome::Created(stamp))))
+            }
             Job::Stamp { write, .. } => Reply::Existing(&write.stamp),
         })
         .collect()

@@ -20,9 +20,9 @@ use bridge_core::Blake3Hex;
 pub use database_url::DatabaseUrl;
 pub use error::{Result, StoreError};
 pub use model::{
-    CursorMove, Delivery, EventRow, LoggedEvent, NamespaceState, NodeRecord, OutboxRow, Position,
-    Reduction, ReductionOutcome, StampOutcome, StampRecord, StampWrite, StepRecord,
-    TransitionRecord, WorkflowRecord,
+    CursorMove, Delivery, EventRow, LogCheckpoint, LoggedEvent, NamespaceState, NodeRecord,
+    OutboxRow, Position, Reduction, ReductionOutcome, StampOutcome, StampRecord, StampWrite,
+    StepRecord, TransitionRecord, WorkflowRecord,
 };
 pub use observed::{Observed, StoreObserver};
 pub use postgres::{PgOptions, PgStore};
@@ -67,6 +67,31 @@ pub trait Store: Send + Sync + 'static {
 
     /// A namespace's aggregates, if any were saved.
     async fn get_namespace_state(&self, namespace: &str) -> Result<Option<NamespaceState>>;
+
+    /// The log's newest checkpoint; `None` before the first entry (or without a log).
+    async fn log_checkpoint(&self) -> Result<Option<LogCheckpoint>> {
+        Ok(None)
+    }
+
+    /// The log's stored hashes at `indexes` (in that order); an index not stored is an error.
+    async fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<bridge_core::tlog::Hash>> {
+        if indexes.is_empty() {
+            return Ok(Vec::new());
+        }
+        Err(StoreError::Config("this store keeps no log".into()))
+    }
+
+    /// The log's entries `start..end`, in index order.
+    async fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let _ = (start, end);
+        Ok(Vec::new())
+    }
+
+    /// The log index of a stamp, if it has an entry.
+    async fn log_index_of(&self, stamp_id: uuid::Uuid) -> Result<Option<u64>> {
+        let _ = stamp_id;
+        Ok(None)
+    }
 
     /// Optimistic-lock save: stores `state` with version `state.version + 1` if the stored
     /// version is still `state.version` (0: no row yet). `false` on a conflict (another

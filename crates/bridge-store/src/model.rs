@@ -41,6 +41,9 @@ pub struct StampRecord {
     pub signing_key: Option<String>,
     /// The SSHSIG blob over the statement, base64.
     pub signature: Option<String>,
+    /// Index of the stamp's entry in the transparency log; `None` for unsigned stamps and
+    /// stores without a log. Set by the store.
+    pub log_index: Option<i64>,
 }
 
 /// An event for the log/outbox (`event_logs`).
@@ -75,6 +78,20 @@ pub struct StampWrite {
     pub workflow: Option<WorkflowRecord>,
     /// Events written in the same transaction when the stamp is new.
     pub events: Vec<EventRow>,
+    /// The stamp's log entry (statement and signature line), appended in the same
+    /// transaction when the stamp is new and the store keeps a log.
+    pub entry: Option<Vec<u8>>,
+}
+
+/// The log's newest checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// The signed note.
+    pub note: String,
+    /// When it was signed.
+    pub created_at: DateTime<Utc>,
 }
 
 /// Result of `record_stamp`.

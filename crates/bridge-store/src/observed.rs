@@ -86,6 +86,26 @@ impl Store for Observed {
         .await
     }
 
+    async fn log_checkpoint(&self) -> Result<Option<crate::LogCheckpoint>> {
+        self.timed("log_checkpoint", self.inner.log_checkpoint())
+            .await
+    }
+
+    async fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<bridge_core::tlog::Hash>> {
+        self.timed("log_hashes", self.inner.log_hashes(indexes))
+            .await
+    }
+
+    async fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        self.timed("log_entries", self.inner.log_entries(start, end))
+            .await
+    }
+
+    async fn log_index_of(&self, stamp_id: uuid::Uuid) -> Result<Option<u64>> {
+        self.timed("log_index_of", self.inner.log_index_of(stamp_id))
+            .await
+    }
+
     async fn save_namespace_state(&self, state: &NamespaceState) -> Result<bool> {
         self.timed(
             "save_namespace_state",

@@ -32,6 +32,7 @@ fn write(ns: &str, content: &[u8]) -> StampWrite {
         // A signature of realistic length (an SSHSIG blob is 188 bytes, 252 in base64).
         signing_key: Some(format!("SHA256:{}", "k".repeat(43))),
         signature: Some("s".repeat(252)),
+        log_index: None,
     };
     let events = vec![EventRow {
         event_id: Uuid::now_v7(),
@@ -54,6 +55,7 @@ fn write(ns: &str, content: &[u8]) -> StampWrite {
         stamp,
         workflow: Some(workflow),
         events,
+        entry: None,
     }
 }
 

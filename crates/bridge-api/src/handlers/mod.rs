@@ -4,6 +4,7 @@ pub(crate) mod batch;
 pub(crate) mod hash;
 pub(crate) mod health;
 pub(crate) mod keys;
+pub(crate) mod log;
 pub(crate) mod lookup;
 pub(crate) mod namespaces;
 pub(crate) mod registry;

@@ -15,6 +15,7 @@ use crate::app::App;
 use crate::envelope::{current_ctx, Success};
 use crate::error::ApiError;
 use crate::extract::{decode_content, StrictJson};
+use crate::handlers::log::{proof_of, LogData};
 use crate::middleware::Principal;
 
 /// Longest accepted `op_id`.
@@ -67,6 +68,8 @@ pub(crate) struct StampData {
     signing_key: Option<String>,
     /// The SSHSIG over the stamp's statement (base64); also a line of `stamp`.
     signature: Option<String>,
+    /// Where the stamp is in the transparency log, with its proof (null: unsigned stamps).
+    log: Option<LogData>,
 }
 
 /// A request turned into a pipeline input, plus how to encode the stamped content back.
@@ -158,10 +161,14 @@ pub(crate) async fn run(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, data(result, prepared.base64)))
+    let log = match result.record.log_index.and_then(|i| u64::try_from(i).ok()) {
+        Some(index) => Some(proof_of(app, index).await?),
+        None => None,
+    };
+    Ok((status, data(result, prepared.base64, log)))
 }
 
-fn data(r: StampResult, base64: bool) -> StampData {
+fn data(r: StampResult, base64: bool, log: Option<LogData>) -> StampData {
     let stamped_content = r.stamped_content.map(|bytes| {
         if base64 {
             base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -192,6 +199,7 @@ fn data(r: StampResult, base64: bool) -> StampData {
         deduplicated: r.deduplicated,
         signing_key: rec.signing_key,
         signature: rec.signature,
+        log,
     }
 }
 

@@ -14,6 +14,7 @@ use bridge_api::{router, ApiConfig, App, KeyStatus, Metrics, PublishedKey, Servi
 use bridge_core::contract::{builtin::Builtin, load};
 use bridge_core::envelope::Envelope;
 use bridge_core::signature::{PublicKey, StampSigner};
+use bridge_core::tlog::LogSigner;
 use bridge_nodes::registry::{Registry, StoreNodes};
 use bridge_nodes::Orchestrator;
 use bridge_store::{Delivery, PgOptions, PgStore, SqliteStore, Store};
@@ -60,6 +61,11 @@ pub(crate) fn signer() -> StampSigner {
     StampSigner::from_seed([42; 32])
 }
 
+/// The log key of in-process services (the same seed as the published log key).
+pub(crate) fn log_signer() -> LogSigner {
+    LogSigner::from_seed("test.example/log", &[99; 32]).unwrap()
+}
+
 /// The smallest stamp request.
 pub(crate) fn stamp_body(content: &str, ns: &str) -> Value {
     serde_json::json!({"content": content, "namespace": ns})
@@ -92,15 +98,21 @@ impl TestApp {
         retired: &[PublicKey],
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(log_signer());
         let store: Arc<dyn Store> = if on_postgres() {
             let admin = std::env::var("OMNINODE_TEST_PG_URL")
                 .expect("OMNINODE_TEST_PG_URL: run ./scripts/test, which starts PostgreSQL");
             let url = PgStore::scratch_database(&admin).await.unwrap();
             let mut o = PgOptions::new(url);
             (o.min_connections, o.max_connections) = (1, 4);
+            o.log = Some(log.clone());
             Arc::new(PgStore::connect(o).await.unwrap())
         } else {
-            Arc::new(SqliteStore::open(dir.path()).await.unwrap())
+            Arc::new(
+                SqliteStore::open_logged(dir.path(), Some(log.clone()))
+                    .await
+                    .unwrap(),
+            )
         };
         let contracts = load(&Builtin).unwrap();
         let mut orchestrator =
@@ -119,12 +131,18 @@ impl TestApp {
             status: KeyStatus::Retired,
             created: None,
         }));
-        let log = PublishedKey {
+        let log_key = PublishedKey {
             public: StampSigner::from_seed([99; 32]).public_key().clone(),
             status: KeyStatus::Active,
             created: None,
         };
-        let keys = ServiceKeys::new("omninode-bridge", published, Some(log), None);
+        let keys = ServiceKeys::new(
+            "omninode-bridge",
+            published,
+            Some(log_key),
+            Some(log.origin().to_owned()),
+        )
+        .with_log_vkey(log.vkey());
         let registry = Arc::new(Registry::new(
             Arc::new(StoreNodes(store.clone())),
             contracts.registry,
@@ -178,6 +196,21 @@ impl TestApp {
     pub(crate) async fn get(&self, path: &str) -> Reply {
         self.request(Method::GET, path, None, Body::empty(), None)
             .await
+    }
+
+    /// The raw body of a GET (binary resources: tiles, bundles).
+    pub(crate) async fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let mut req = Request::builder().uri(path).body(Body::empty()).unwrap();
+        req.extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec()
     }
 
     pub(crate) async fn get_with(&self, path: &str, key: Option<&str>) -> Reply {
@@ -284,6 +317,9 @@ pub(crate) fn stable() -> insta::Settings {
     s.add_filter(r"chk=[0-9a-f]{16}", "chk=[checksum]");
     // An SSHSIG blob (base64 of "SSHSIG…"): covers the id and time too. The key id stays.
     s.add_filter(r"U1NIU0lH[A-Za-z0-9+/]+=*", "[sshsig]");
+    // Log roots, proof hashes and checkpoint signatures cover entries with ids and times.
+    s.add_filter(r"\\n[A-Za-z0-9+/]{43}=", "\\n[hash]");
+    s.add_filter(r"(\u{2014} [^ ]+) [A-Za-z0-9+/]+=*", "$1 [note-signature]");
     s.add_filter(r"retry after \d+ s", "retry after [n] s");
     s.set_prepend_module_to_snapshot(false);
     s

@@ -9,5 +9,6 @@ mod auth;
 mod endpoints;
 mod errors;
 mod limits;
+mod log;
 mod signatures;
 mod snapshots;

@@ -14,7 +14,8 @@ pub use path::{TilePath, TilePathError};
 pub use proof::{ProofError, TlogProof};
 pub use tlog_tiles::{
     check_record, check_tree, prove_record, prove_tree, record_hash, stored_hash_count,
-    stored_hash_index, stored_hashes, tree_hash, Hash, HashReader, Tile, HASH_SIZE,
+    stored_hash_index, stored_hashes, tree_hash, Error as TreeError, Hash, HashReader, Tile,
+    HASH_SIZE,
 };
 
 /// Hashes per tile side: C2SP tiles are 256 wide, a height of 8.

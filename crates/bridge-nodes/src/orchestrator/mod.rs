@@ -59,6 +59,13 @@ impl StampInput {
         }
     }
 
+    /// The log entry of a signed stamp: its statement and `signature` line (SPEC §11).
+    pub fn log_entry(made: &Stamped) -> Option<Vec<u8>> {
+        let sig = made.fields.signature.as_ref()?;
+        let statement = made.fields.statement(sig.key.as_str()).ok()?;
+        Some(bridge_core::tlog::entry(&statement, &sig.signature))
+    }
+
     /// The `metadata_stamps` row of a stamp made for this input.
     pub fn stamp_record(
         &self,
@@ -87,6 +94,7 @@ impl StampInput {
                 .as_ref()
                 .map(|s| s.key.as_str().to_owned()),
             signature: made.fields.signature.as_ref().map(|s| s.signature.clone()),
+            log_index: None,
         }
     }
 }

@@ -295,6 +295,7 @@ impl<'a> Run<'a> {
                 .await;
         };
         let record = input.stamp_record(&original, &made, self.workflow_id);
+        let entry = StampInput::log_entry(&made);
         // The reducer's input is keyed by namespace, so instances split namespaces.
         self.event(Some(input.namespace.as_str()), stamp_created(&record));
         self.transition(WorkflowState::Completed, "all steps done")?;
@@ -312,6 +313,7 @@ impl<'a> Run<'a> {
                 stamp: record,
                 workflow: Some(workflow.clone()),
                 events,
+                entry,
             })
             .await?;
         Ok(match outcome {

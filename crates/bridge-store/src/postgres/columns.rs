@@ -6,7 +6,7 @@ macro_rules! stamp_columns {
     () => {
         "stamp_id, namespace, file_hash, content_type, file_size, \
      file_path, stamp_type, sidecar, stamp, metadata::text AS metadata, op_id, workflow_id, \
-     correlation_id, created_at, signing_key, signature"
+     correlation_id, created_at, signing_key, signature, log_index"
     };
 }
 

@@ -44,6 +44,8 @@ pub struct PgOptions {
     pub acquire_timeout: Duration,
     /// The database circuit breaker.
     pub breaker: BreakerSpec,
+    /// Appends every new signed stamp to the log whose checkpoints this signs; `None`: no log.
+    pub log: Option<Arc<bridge_core::tlog::LogSigner>>,
 }
 
 impl PgOptions {
@@ -68,6 +70,7 @@ impl PgOptions {
                 open_ms: Self::DEFAULT_BREAKER_OPEN_MS,
                 half_open_max_calls: 3,
             },
+            log: None,
         }
     }
 }
@@ -107,7 +110,7 @@ impl PgStore {
             .connect_with(connect_options(options.url.expose())?)
             .await?;
         let (tx, rx) = mpsc::channel(writer::QUEUE_DEPTH);
-        tokio::spawn(writer::run(pool.clone(), rx));
+        tokio::spawn(writer::run(pool.clone(), rx, options.log.clone()));
         Ok(Self {
             pool,
             writer: Queue(tx),
@@ -262,6 +265,68 @@ impl Store for PgStore {
                 }
             };
             row.as_ref().map(stamp_from_row).transpose()
+        })
+        .await
+    }
+
+    async fn log_checkpoint(&self) -> Result<Option<crate::LogCheckpoint>> {
+        self.guarded(async {
+            let row: Option<(i64, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+                "SELECT size, note, created_at FROM log_checkpoints ORDER BY size DESC LIMIT 1",
+            )
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.map(|(size, note, created_at)| crate::LogCheckpoint {
+                size: u64::try_from(size).unwrap_or(0),
+                note,
+                created_at,
+            }))
+        })
+        .await
+    }
+
+    async fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<bridge_core::tlog::Hash>> {
+        self.guarded(async {
+            let ids: Vec<i64> = indexes
+                .iter()
+                .map(|i| i64::try_from(*i).unwrap_or(i64::MAX))
+                .collect();
+            let rows: Vec<(i64, Vec<u8>)> =
+                sqlx::query_as("SELECT id, hash FROM log_hashes WHERE id = ANY($1)")
+                    .bind(&ids)
+                    .fetch_all(&self.pool)
+                    .await?;
+            let found: std::collections::HashMap<i64, Vec<u8>> = rows.into_iter().collect();
+            ids.iter()
+                .zip(indexes)
+                .map(|(id, i)| writer::log_hash(found.get(id).cloned(), *i))
+                .collect()
+        })
+        .await
+    }
+
+    async fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        self.guarded(async {
+            let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+                "SELECT entry FROM log_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            )
+            .bind(i64::try_from(start).unwrap_or(i64::MAX))
+            .bind(i64::try_from(end).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn log_index_of(&self, stamp_id: uuid::Uuid) -> Result<Option<u64>> {
+        self.guarded(async {
+            let idx: Option<i64> =
+                sqlx::query_scalar("SELECT idx FROM log_entries WHERE stamp_id = $1")
+                    .bind(stamp_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            Ok(idx.and_then(|i| u64::try_from(i).ok()))
         })
         .await
     }

@@ -35,6 +35,7 @@ pub(super) fn stamp_from_row(row: &PgRow) -> Result<StampRecord> {
         created_at: row.try_get("created_at")?,
         signing_key: row.try_get("signing_key")?,
         signature: row.try_get("signature")?,
+        log_index: row.try_get("log_index")?,
     })
 }
 

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::rows::stamp_from_row;
 use crate::batch::{self, Done, Job};
 use crate::{EventRow, Result, StampOutcome, StampRecord, StoreError, WorkflowRecord};
+use bridge_core::tlog::{Appender, Hash, LogSigner};
 
 /// How many units of work may wait (back-pressure beyond that).
 pub(super) const QUEUE_DEPTH: usize = 4096;
@@ -25,7 +26,7 @@ const MAX_BATCH: usize = 256;
 const PARALLEL: usize = 4;
 
 /// Runs until every sender is gone.
-pub(super) async fn run(pool: PgPool, mut rx: mpsc::Receiver<Job>) {
+pub(super) async fn run(pool: PgPool, mut rx: mpsc::Receiver<Job>, log: Option<Arc<LogSigner>>) {
     let slots = Arc::new(Semaphore::new(PARALLEL));
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
@@ -39,8 +40,9 @@ pub(super) async fn run(pool: PgPool, mut rx: mpsc::Receiver<Job>) {
         }
         let jobs = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
         let pool = pool.clone();
+        let log = log.clone();
         tokio::spawn(async move {
-            commit(&pool, jobs).await;
+            commit(&pool, jobs, log.as_deref()).await;
             drop(slot);
         });
     }
@@ -48,9 +50,9 @@ pub(super) async fn run(pool: PgPool, mut rx: mpsc::Receiver<Job>) {
     let _ = slots.acquire_many(PARALLEL as u32).await;
 }
 
-async fn commit(pool: &PgPool, mut jobs: Vec<Job>) {
+async fn commit(pool: &PgPool, mut jobs: Vec<Job>, log: Option<&LogSigner>) {
     let refs: Vec<&Job> = jobs.iter().collect();
-    match apply(pool, &refs).await {
+    match apply(pool, &refs, log).await {
         Ok(done) => {
             for (job, d) in jobs.drain(..).zip(done) {
                 job.reply(Ok(d));
@@ -67,22 +69,26 @@ async fn commit(pool: &PgPool, mut jobs: Vec<Job>) {
             // One bad unit must not fail its neighbours: redo them one by one.
             tracing::warn!(error = %e, size = jobs.len(), "group commit failed; retrying individually");
             for job in jobs.drain(..) {
-                let result = apply(pool, &[&job]).await.map(|mut d| d.remove(0));
+                let result = apply(pool, &[&job], log).await.map(|mut d| d.remove(0));
                 job.reply(result);
             }
         }
     }
 }
 
-async fn apply(pool: &PgPool, jobs: &[&Job]) -> Result<Vec<Done>> {
+async fn apply(pool: &PgPool, jobs: &[&Job], log: Option<&LogSigner>) -> Result<Vec<Done>> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
-    let done = apply_in_tx(&mut tx, jobs).await?;
+    let done = apply_in_tx(&mut tx, jobs, log).await?;
     tx.commit().await?;
     Ok(done)
 }
 
-async fn apply_in_tx(conn: &mut PgConnection, jobs: &[&Job]) -> Result<Vec<Done>> {
+async fn apply_in_tx(
+    conn: &mut PgConnection,
+    jobs: &[&Job],
+    log: Option<&LogSigner>,
+) -> Result<Vec<Done>> {
     let mut stamps = batch::stamps(jobs);
     // Concurrent transactions take the unique key's locks in the same order: no deadlock.
     stamps.sort_by(|a, b| (&a.file_hash, &a.namespace).cmp(&(&b.file_hash, &b.namespace)));
@@ -91,9 +97,13 @@ async fn apply_in_tx(conn: &mut PgConnection, jobs: &[&Job]) -> Result<Vec<Done>
     let (workflows, events) = batch::dependents(jobs, &inserted);
     insert_workflows(conn, &workflows).await?;
     insert_events(conn, &events).await?;
+    let logged = match log {
+        Some(signer) => append_log(conn, &batch::entries(jobs, &inserted), signer).await?,
+        None => batch::Logged::new(),
+    };
 
     let mut done = Vec::with_capacity(jobs.len());
-    for reply in batch::replies(jobs, &inserted) {
+    for reply in batch::replies(jobs, &inserted, &logged) {
         let s = match reply {
             batch::Reply::Ready(d) => {
                 done.push(d);
@@ -285,4 +295,108 @@ pub(super) async fn insert_events(conn: &mut PgConnection, e: &[&EventRow]) -> R
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Appends the entries of a batch's new stamps to the log in its transaction. The head row is
+/// locked first (FOR UPDATE): instances sharing the database take turns here, each seeing the
+/// size the previous one committed, so there is one tree and no second sequencer.
+async fn append_log(
+    conn: &mut PgConnection,
+    entries: &[(&StampRecord, &[u8])],
+    signer: &LogSigner,
+) -> Result<batch::Logged> {
+    let mut logged = batch::Logged::with_capacity(entries.len());
+    if entries.is_empty() {
+        return Ok(logged);
+    }
+    let size: i64 = sqlx::query_scalar("SELECT size FROM log_head WHERE id = 1 FOR UPDATE")
+        .fetch_one(&mut *conn)
+        .await?;
+    let size = u64::try_from(size).unwrap_or(0);
+    let need: Vec<i64> = Appender::frontier(size)
+        .into_iter()
+        .map(|i| i64::try_from(i).unwrap_or(i64::MAX))
+        .collect();
+    let rows: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT id, hash FROM log_hashes WHERE id = ANY($1)")
+            .bind(&need)
+            .fetch_all(&mut *conn)
+            .await?;
+    let found: std::collections::HashMap<i64, Vec<u8>> = rows.into_iter().collect();
+    let mut frontier = Vec::with_capacity(need.len());
+    for i in need {
+        let index = u64::try_from(i).unwrap_or(0);
+        frontier.push((index, log_hash(found.get(&i).cloned(), index)?));
+    }
+    let mut tree = Appender::new(size, frontier);
+    let (mut idx, mut ids, mut namespaces, mut bodies) = (vec![], vec![], vec![], vec![]);
+    for (stamp, entry) in entries {
+        let i = tree.append(entry).map_err(|e| StoreError::Corrupt {
+            column: "log_hashes",
+            message: e.to_string(),
+        })?;
+        let i = i64::try_from(i).unwrap_or(i64::MAX);
+        idx.push(i);
+        ids.push(stamp.stamp_id);
+        namespaces.push(stamp.namespace.as_str());
+        bodies.push(*entry);
+        logged.insert(stamp.stamp_id, i);
+    }
+    sqlx::query(
+        "INSERT INTO log_entries (idx, stamp_id, namespace, entry) \
+         SELECT * FROM UNNEST($1::int8[], $2::uuid[], $3::text[], $4::bytea[])",
+    )
+    .bind(&idx)
+    .bind(&ids)
+    .bind(&namespaces)
+    .bind(&bodies)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE metadata_stamps SET log_index = u.idx \
+         FROM UNNEST($1::uuid[], $2::int8[]) AS u(id, idx) WHERE stamp_id = u.id",
+    )
+    .bind(&ids)
+    .bind(&idx)
+    .execute(&mut *conn)
+    .await?;
+    let hash_ids: Vec<i64> = tree
+        .added()
+        .iter()
+        .map(|(i, _)| i64::try_from(*i).unwrap_or(i64::MAX))
+        .collect();
+    let hashes: Vec<&[u8]> = tree.added().iter().map(|(_, h)| &h.0[..]).collect();
+    sqlx::query("INSERT INTO log_hashes (id, hash) SELECT * FROM UNNEST($1::int8[], $2::bytea[])")
+        .bind(&hash_ids)
+        .bind(&hashes)
+        .execute(&mut *conn)
+        .await?;
+    let root = tree.root().map_err(|e| StoreError::Corrupt {
+        column: "log_hashes",
+        message: e.to_string(),
+    })?;
+    let new_size = i64::try_from(tree.size()).unwrap_or(i64::MAX);
+    sqlx::query("UPDATE log_head SET size = $1 WHERE id = 1")
+        .bind(new_size)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO log_checkpoints (size, note, created_at) VALUES ($1, $2, now())")
+        .bind(new_size)
+        .bind(signer.checkpoint(tree.size(), &root))
+        .execute(&mut *conn)
+        .await?;
+    Ok(logged)
+}
+
+/// A stored log hash, which must exist and be 32 bytes.
+pub(super) fn log_hash(hash: Option<Vec<u8>>, index: u64) -> Result<Hash> {
+    let corrupt = |message: String| StoreError::Corrupt {
+        column: "log_hashes.hash",
+        message,
+    };
+    let bytes = hash.ok_or_else(|| corrupt(format!("no stored hash {index}")))?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| corrupt(format!("stored hash {index} is not 32 bytes")))?;
+    Ok(Hash(arr))
 }

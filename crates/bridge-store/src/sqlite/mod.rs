@@ -18,7 +18,7 @@ use bridge_core::Blake3Hex;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection};
+use sqlx::{ConnectOptions, Connection, Row};
 use tokio::sync::mpsc;
 
 use crate::batch::Queue;
@@ -73,7 +73,17 @@ fn direct(path: &Path) -> Result<rusqlite::Connection> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
+    /// Keeps no transparency log (see [`SqliteStore::open_logged`]).
     pub async fn open(data_dir: &Path) -> Result<Self> {
+        Self::open_logged(data_dir, None).await
+    }
+
+    /// [`SqliteStore::open`], appending every new signed stamp to the log whose checkpoints
+    /// `log` signs.
+    pub async fn open_logged(
+        data_dir: &Path,
+        log: Option<std::sync::Arc<bridge_core::tlog::LogSigner>>,
+    ) -> Result<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::Config(format!(
                 "cannot create data dir {}: {e}",
@@ -93,6 +103,7 @@ impl SqliteStore {
             writer::Connections {
                 direct: direct(&path)?,
                 sqlx: conn,
+                log,
             },
             rx,
         )?;
@@ -191,6 +202,56 @@ impl Store for SqliteStore {
             }
         };
         row.as_ref().map(rows::stamp_from_row).transpose()
+    }
+
+    async fn log_checkpoint(&self) -> Result<Option<crate::LogCheckpoint>> {
+        let row = sqlx::query(
+            "SELECT size, note, created_at FROM log_checkpoints ORDER BY size DESC LIMIT 1",
+        )
+        .fetch_optional(&self.readers)
+        .await?;
+        row.map(|r| {
+            Ok(crate::LogCheckpoint {
+                size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
+                note: r.try_get("note")?,
+                created_at: rows::time(&r, "created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<bridge_core::tlog::Hash>> {
+        let mut out = Vec::with_capacity(indexes.len());
+        // One statement per hash on a pooled reader: proofs and tiles read at most 256.
+        let mut conn = self.readers.acquire().await?;
+        for &i in indexes {
+            let hash: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT hash FROM log_hashes WHERE id = ?")
+                    .bind(i64::try_from(i).unwrap_or(i64::MAX))
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            out.push(rows::log_hash(hash, i)?);
+        }
+        Ok(out)
+    }
+
+    async fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
+        )
+        .bind(i64::try_from(start).unwrap_or(i64::MAX))
+        .bind(i64::try_from(end).unwrap_or(i64::MAX))
+        .fetch_all(&self.readers)
+        .await?;
+        Ok(rows)
+    }
+
+    async fn log_index_of(&self, stamp_id: uuid::Uuid) -> Result<Option<u64>> {
+        let idx: Option<i64> = sqlx::query_scalar("SELECT idx FROM log_entries WHERE stamp_id = ?")
+            .bind(stamp_id.to_string())
+            .fetch_optional(&self.readers)
+            .await?;
+        Ok(idx.and_then(|i| u64::try_from(i).ok()))
     }
 
     async fn get_namespace_state(&self, namespace: &str) -> Result<Option<NamespaceState>> {

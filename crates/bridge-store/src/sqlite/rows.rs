@@ -15,7 +15,7 @@ fn uuid(row: &SqliteRow, column: &'static str) -> Result<Uuid> {
     })
 }
 
-fn time(row: &SqliteRow, column: &'static str) -> Result<DateTime<Utc>> {
+pub(super) fn time(row: &SqliteRow, column: &'static str) -> Result<DateTime<Utc>> {
     let s: String = row.try_get(column)?;
     DateTime::parse_from_rfc3339(&s)
         .map(|t| t.with_timezone(&Utc))
@@ -58,6 +58,7 @@ pub(super) fn stamp_from_row(row: &SqliteRow) -> Result<StampRecord> {
         created_at: time(row, "created_at")?,
         signing_key: row.try_get("signing_key")?,
         signature: row.try_get("signature")?,
+        log_index: row.try_get("log_index")?,
     })
 }
 
@@ -130,4 +131,17 @@ pub(super) fn workflow_from_rows(
 /// Text form of times in the database.
 pub(super) fn time_text(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A stored log hash, which must exist and be 32 bytes.
+pub(crate) fn log_hash(hash: Option<Vec<u8>>, index: u64) -> Result<bridge_core::tlog::Hash> {
+    let corrupt = |message: String| StoreError::Corrupt {
+        column: "log_hashes.hash",
+        message,
+    };
+    let bytes = hash.ok_or_else(|| corrupt(format!("no stored hash {index}")))?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| corrupt(format!("stored hash {index} is not 32 bytes")))?;
+    Ok(bridge_core::tlog::Hash(arr))
 }

@@ -2,7 +2,8 @@
 //! (prepared once, cached). Public for the store benchmark, whose raw anchor writes the same
 //! rows with the same statements.
 
-use rusqlite::{params, Transaction};
+use bridge_core::tlog::{Appender, LogSigner};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::rows::time_text;
 use crate::{EventRow, StampRecord, StepRecord, TransitionRecord, WorkflowRecord};
@@ -122,4 +123,67 @@ pub fn insert_events<'a>(
         ])?;
     }
     Ok(())
+}
+
+/// Appends the entries of a batch's new stamps to the log in its transaction: reads the
+/// tree's size and frontier, stores the new entries and hashes, sets each stamp's
+/// `log_index`, and signs one checkpoint for the new size. The stamps' indexes.
+pub fn append_log(
+    tx: &Transaction<'_>,
+    entries: &[(&StampRecord, &[u8])],
+    signer: &LogSigner,
+) -> crate::Result<crate::batch::Logged> {
+    let mut logged = crate::batch::Logged::with_capacity(entries.len());
+    if entries.is_empty() {
+        return Ok(logged);
+    }
+    let size: i64 = tx.query_row("SELECT size FROM log_head WHERE id = 1", [], |r| r.get(0))?;
+    let size = u64::try_from(size).unwrap_or(0);
+    let mut frontier = Vec::new();
+    {
+        let mut st = tx.prepare_cached("SELECT hash FROM log_hashes WHERE id = ?")?;
+        for i in Appender::frontier(size) {
+            let hash: Option<Vec<u8>> = st
+                .query_row([i64::try_from(i).unwrap_or(i64::MAX)], |r| r.get(0))
+                .optional()?;
+            frontier.push((i, super::rows::log_hash(hash, i)?));
+        }
+    }
+    let mut tree = Appender::new(size, frontier);
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO log_entries (idx, stamp_id, namespace, entry) VALUES (?, ?, ?, ?)",
+    )?;
+    let mut mark =
+        tx.prepare_cached("UPDATE metadata_stamps SET log_index = ? WHERE stamp_id = ?")?;
+    for (stamp, entry) in entries {
+        let idx = tree.append(entry).map_err(tree_error)?;
+        let idx = i64::try_from(idx).unwrap_or(i64::MAX);
+        let id = stamp.stamp_id.to_string();
+        insert.execute(params![idx, id, stamp.namespace, entry])?;
+        mark.execute(params![idx, id])?;
+        logged.insert(stamp.stamp_id, idx);
+    }
+    let mut hash = tx.prepare_cached("INSERT INTO log_hashes (id, hash) VALUES (?, ?)")?;
+    for (i, h) in tree.added() {
+        hash.execute(params![i64::try_from(*i).unwrap_or(i64::MAX), &h.0[..]])?;
+    }
+    let root = tree.root().map_err(tree_error)?;
+    let new_size = i64::try_from(tree.size()).unwrap_or(i64::MAX);
+    tx.execute("UPDATE log_head SET size = ? WHERE id = 1", [new_size])?;
+    tx.execute(
+        "INSERT INTO log_checkpoints (size, note, created_at) VALUES (?, ?, ?)",
+        params![
+            new_size,
+            signer.checkpoint(tree.size(), &root),
+            time_text(&chrono::Utc::now())
+        ],
+    )?;
+    Ok(logged)
+}
+
+fn tree_error(e: bridge_core::tlog::TreeError) -> crate::StoreError {
+    crate::StoreError::Corrupt {
+        column: "log_hashes",
+        message: e.to_string(),
+    }
 }

@@ -12,6 +12,7 @@
 
 use std::collections::HashSet;
 
+use bridge_core::tlog::LogSigner;
 use rusqlite::TransactionBehavior;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::Connection;
@@ -55,6 +56,8 @@ pub(super) struct Connections {
     pub(super) direct: rusqlite::Connection,
     /// Exclusive work and reads of the write path.
     pub(super) sqlx: SqliteConnection,
+    /// Signs a checkpoint per group commit that logs entries; `None`: no log.
+    pub(super) log: Option<std::sync::Arc<LogSigner>>,
 }
 
 /// Starts the writer on a thread of its own with a single-threaded runtime: its work is a
@@ -99,15 +102,20 @@ async fn commit(conns: &mut Connections, batch: &mut Vec<Job>) {
         return;
     }
     let jobs: Vec<&Job> = batch.iter().collect();
-    match write(&mut conns.direct, &jobs) {
-        Ok(inserted) => answer(&mut conns.sqlx, std::mem::take(batch), &inserted).await,
+    let log = conns.log.clone();
+    match write(&mut conns.direct, &jobs, log.as_deref()) {
+        Ok((inserted, logged)) => {
+            answer(&mut conns.sqlx, std::mem::take(batch), &inserted, &logged).await
+        }
         Err(e) if batch.len() == 1 => batch.pop().expect("one job").reply(Err(e)),
         Err(e) => {
             // One bad unit must not fail its neighbours: redo them one by one.
             tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying individually");
             for job in std::mem::take(batch) {
-                match write(&mut conns.direct, &[&job]) {
-                    Ok(inserted) => answer(&mut conns.sqlx, vec![job], &inserted).await,
+                match write(&mut conns.direct, &[&job], log.as_deref()) {
+                    Ok((inserted, logged)) => {
+                        answer(&mut conns.sqlx, vec![job], &inserted, &logged).await
+                    }
                     Err(e) => job.reply(Err(e)),
                 }
             }
@@ -117,7 +125,11 @@ async fn commit(conns: &mut Connections, batch: &mut Vec<Job>) {
 
 /// Writes `jobs` in one durable transaction; returns the ids of the stamps inserted (a
 /// duplicate of a stored `(namespace, file_hash)` writes nothing).
-fn write(conn: &mut rusqlite::Connection, jobs: &[&Job]) -> Result<HashSet<uuid::Uuid>> {
+fn write(
+    conn: &mut rusqlite::Connection,
+    jobs: &[&Job],
+    log: Option<&LogSigner>,
+) -> Result<(HashSet<uuid::Uuid>, batch::Logged)> {
     // IMMEDIATE: take the write lock up front rather than failing on upgrade.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let stamps = batch::stamps(jobs);
@@ -132,16 +144,25 @@ fn write(conn: &mut rusqlite::Connection, jobs: &[&Job]) -> Result<HashSet<uuid:
         sql::insert_workflow(&tx, w)?;
     }
     sql::insert_events(&tx, events)?;
+    let logged = match log {
+        Some(signer) => sql::append_log(&tx, &batch::entries(jobs, &inserted), signer)?,
+        None => batch::Logged::new(),
+    };
     // Dropping an uncommitted transaction rolls it back.
     tx.commit()?;
-    Ok(inserted)
+    Ok((inserted, logged))
 }
 
 /// Answers the jobs of a committed batch; a duplicate gets the stored stamp of its content.
-async fn answer(conn: &mut SqliteConnection, jobs: Vec<Job>, inserted: &HashSet<uuid::Uuid>) {
+async fn answer(
+    conn: &mut SqliteConnection,
+    jobs: Vec<Job>,
+    inserted: &HashSet<uuid::Uuid>,
+    logged: &batch::Logged,
+) {
     let refs: Vec<&Job> = jobs.iter().collect();
     let mut results = Vec::with_capacity(jobs.len());
-    for reply in batch::replies(&refs, inserted) {
+    for reply in batch::replies(&refs, inserted, logged) {
         results.push(match reply {
             batch::Reply::Ready(d) => Ok(d),
             batch::Reply::Existing(s) => existing(conn, s).await,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use bridge_api::{KeyStatus, PublishedKey, ServiceKeys};
 use bridge_core::signature::{KeyId, StampSigner, TrustedKey};
+use bridge_core::tlog::LogSigner;
 use ssh_key::rand_core::OsRng;
 use ssh_key::{Algorithm, HashAlg, PrivateKey};
 
@@ -63,10 +64,7 @@ pub(crate) fn check_identity(identity: &str) -> anyhow::Result<()> {
 /// The service's keys: the stamp signing key (`--signing-key`, else made at first start under
 /// `<data-dir>/keys/`), the retired ones (`--verify-key`), and the log key (`--log-key`, the
 /// same way; kept apart from the stamp key: one key per kind of signature).
-pub(crate) fn service_keys(
-    args: &KeyArgs,
-    data_dir: &Path,
-) -> anyhow::Result<(Arc<StampSigner>, ServiceKeys)> {
+pub(crate) fn service_keys(args: &KeyArgs, data_dir: &Path) -> anyhow::Result<Keys> {
     check_identity(&args.signer_identity).context("--signer-identity")?;
     if let Some(origin) = &args.log_origin {
         if origin.is_empty()
@@ -108,13 +106,38 @@ pub(crate) fn service_keys(
         status: KeyStatus::Active,
         created: log.created,
     };
-    let keys = ServiceKeys::new(
+    let origin = args
+        .log_origin
+        .clone()
+        .unwrap_or_else(|| DEFAULT_LOG_ORIGIN.to_owned());
+    let log_signer = LogSigner::new(&origin, log.signer.private_key())
+        .map_err(|e| anyhow::anyhow!("--log-origin: {e}"))?;
+    let published = ServiceKeys::new(
         &args.signer_identity,
         published,
         Some(log_key),
-        args.log_origin.clone(),
-    );
-    Ok((Arc::new(stamp.signer), keys))
+        Some(origin),
+    )
+    .with_log_vkey(log_signer.vkey());
+    Ok(Keys {
+        stamp: Arc::new(stamp.signer),
+        log: Arc::new(log_signer),
+        published,
+    })
+}
+
+/// The log's origin when `--log-origin` is not given: a placeholder name, to be replaced by
+/// the public URL of a log others keep checkpoints of.
+const DEFAULT_LOG_ORIGIN: &str = "omninode-bridge.local/log";
+
+/// What `serve` signs with, and what it publishes.
+pub(crate) struct Keys {
+    /// Signs stamps.
+    pub(crate) stamp: Arc<StampSigner>,
+    /// Signs the log's checkpoints.
+    pub(crate) log: Arc<LogSigner>,
+    /// `/keys`, `/log/key` and the trust keyring.
+    pub(crate) published: ServiceKeys,
 }
 
 /// The key of `--flag FILE`, or the default file, made if missing.

@@ -71,18 +71,24 @@ fn backend(args: &StoreArgs) -> anyhow::Result<Backend> {
 }
 
 /// Opens the configured store, applying pending migrations.
-async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
+async fn open_store(
+    args: &StoreArgs,
+    log: Option<Arc<bridge_core::tlog::LogSigner>>,
+) -> anyhow::Result<Arc<dyn Store>> {
     match backend(args)? {
         Backend::Sqlite => {
-            let store = SqliteStore::open(&args.data_dir).await.map_err(|e| {
-                anyhow::anyhow!(e).context(format!(
-                    "cannot open the embedded store in {}",
-                    args.data_dir.display()
-                ))
-            })?;
+            let store = SqliteStore::open_logged(&args.data_dir, log)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(e).context(format!(
+                        "cannot open the embedded store in {}",
+                        args.data_dir.display()
+                    ))
+                })?;
             Ok(Arc::new(store))
         }
-        Backend::Postgres(options) => {
+        Backend::Postgres(mut options) => {
+            options.log = log;
             let store = PgStore::connect(options)
                 .await
                 .map_err(|e| anyhow::anyhow!(e).context("cannot open the PostgreSQL store"))?;

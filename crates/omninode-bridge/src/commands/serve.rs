@@ -105,9 +105,12 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
         steps = contracts.orchestrator.workflow.steps.len(),
         "contracts loaded"
     );
+    let keys = super::keys::service_keys(&args.keys, &args.store.data_dir)?;
+    // The unsigned benchmark anchor is unlogged too (SPEC §9's anchor).
+    let log = (!args.keys.no_sign).then(|| keys.log.clone());
     let metrics = Arc::new(Metrics::new());
     let store: Arc<dyn Store> = Arc::new(Observed::new(
-        open_store(&args.store).await?,
+        open_store(&args.store, log).await?,
         metrics.clone(),
     ));
     let config = ApiConfig {
@@ -122,7 +125,6 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
     } else {
         "on"
     };
-    let (signer, keys) = super::keys::service_keys(&args.keys, &args.store.data_dir)?;
     let mut orchestrator = Orchestrator::new(
         store.clone(),
         contracts.orchestrator.clone(),
@@ -132,7 +134,7 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
     if args.keys.no_sign {
         tracing::warn!("--no-sign: new stamps are UNSIGNED (a benchmark anchor, not for use)");
     } else {
-        orchestrator = orchestrator.with_signer(signer);
+        orchestrator = orchestrator.with_signer(keys.stamp.clone());
     }
     if let Some(url) = &args.onextree_url {
         let client = OnextreeClient::new(url, &contracts.orchestrator.routing.services.onextree)?;
@@ -143,7 +145,8 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
         contracts.registry.clone(),
         &args.environment,
     ));
-    let mut app = App::new(orchestrator, registry.clone(), config, metrics).with_keys(keys);
+    let mut app =
+        App::new(orchestrator, registry.clone(), config, metrics).with_keys(keys.published);
     // The reducer: STAMP_CREATED events into per-namespace aggregates, in the background.
     let reducer = Reducer::new(store.clone(), contracts.reducer.clone())?;
     app = app.with_reducer(reducer.status(), reducer.cache());
