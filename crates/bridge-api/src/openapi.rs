@@ -15,13 +15,13 @@ use crate::handlers::{
     info(title = "OmniNode Bridge", description = "Verifiable identity for every file: BLAKE3 hashes and O.N.E. v0.1 stamps. Every JSON response is the envelope {status, data, error, message?, metadata}; every route also exists under /api/v1/metadata-stamping."),
     paths(
         stamp::stamp, batch::batch, validate::validate, hash::hash, lookup::get_stamp, lookup::get_workflow,
-        namespaces::stats, namespaces::list,
+        namespaces::stats, namespaces::list, namespaces::stamps,
         registry::register, registry::heartbeat, registry::deregister, registry::list,
         health::health, health::live, health::ready, health::metrics, keys::keys, keys::allowed_signers,
         log::checkpoint, log::key, log::tile, log::stamp_proof, openapi_json
     ),
     components(schemas(stamp::StampBody, stamp::StampData, batch::BatchBody, batch::BatchItem, batch::BatchData, batch::ItemResult,
-        validate::ValidateBody, validate::ValidateData, hash::HashBody, hash::HashData, namespaces::ListData, registry::RegisterBody, registry::NodeList, keys::KeysData, keys::KeyData, log::LogData)),
+        validate::ValidateBody, validate::ValidateData, hash::HashBody, hash::HashData, namespaces::ListData, registry::RegisterBody, registry::NodeList, keys::KeysData, keys::KeyData, log::LogData, namespaces::StampsData, namespaces::LoggedStamp)),
     modifiers(&ApiKeyScheme)
 )]
 struct ApiDoc;

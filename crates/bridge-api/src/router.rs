@@ -39,6 +39,7 @@ fn routes(app: &App) -> Router<App> {
         .route("/workflows/{workflow_id}", get(lookup::get_workflow))
         .route("/namespaces", get(namespaces::list))
         .route("/namespaces/{namespace}/stats", get(namespaces::stats))
+        .route("/namespaces/{namespace}/stamps", get(namespaces::stamps))
         .route(
             "/registry/nodes",
             post(registry::register).get(registry::list),

@@ -87,6 +87,18 @@ pub trait Store: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
+    /// A namespace's logged stamps in log order, after index `after` (exclusive), at most
+    /// `limit`; each with its `log_index`.
+    async fn namespace_log(
+        &self,
+        namespace: &str,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<StampRecord>> {
+        let _ = (namespace, after, limit);
+        Ok(Vec::new())
+    }
+
     /// The log index of a stamp, if it has an entry.
     async fn log_index_of(&self, stamp_id: uuid::Uuid) -> Result<Option<u64>> {
         let _ = stamp_id;

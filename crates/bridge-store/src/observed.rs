@@ -101,6 +101,19 @@ impl Store for Observed {
             .await
     }
 
+    async fn namespace_log(
+        &self,
+        namespace: &str,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<crate::StampRecord>> {
+        self.timed(
+            "namespace_log",
+            self.inner.namespace_log(namespace, after, limit),
+        )
+        .await
+    }
+
     async fn log_index_of(&self, stamp_id: uuid::Uuid) -> Result<Option<u64>> {
         self.timed("log_index_of", self.inner.log_index_of(stamp_id))
             .await

@@ -317,6 +317,13 @@ pub(crate) struct VerifyArgs {
     /// key.
     #[arg(long, default_value = "omninode-bridge")]
     pub(crate) identity: String,
+    /// The log's verifier key (`GET /log/key`: `<origin>+<id>+<key>`), or a file holding it:
+    /// a stamp whose tlog-proof verifies against it is LOGGED.
+    #[arg(long, value_name = "VKEY|FILE")]
+    pub(crate) log_key: Option<String>,
+    /// The stamp's `c2sp.org/tlog-proof@v1` (one file only; default: `FILE.tlog-proof`).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) proof: Option<PathBuf>,
 }
 
 /// Parses `1048576`, `10MiB`, `1GiB`, `512KiB` (also KB/MB/GB as powers of 1000).

@@ -101,3 +101,101 @@ pub(crate) async fn list(
         next_after,
     }))
 }
+
+/// Query of `GET /namespaces/{namespace}/stamps`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StampsQuery {
+    /// Log index to continue after (the previous page's `next`).
+    after: Option<String>,
+    /// Page size, 1–1000 (default 100).
+    limit: Option<u32>,
+}
+
+/// One logged stamp of a namespace.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct LoggedStamp {
+    /// Its index in the log.
+    index: i64,
+    stamp_id: String,
+    file_hash: String,
+    file_path: Option<String>,
+    content_type: String,
+    file_size: i64,
+    stamp_type: String,
+    created_at: String,
+    signing_key: Option<String>,
+}
+
+/// A page of a namespace's logged stamps.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct StampsData {
+    namespace: String,
+    /// In log order.
+    stamps: Vec<LoggedStamp>,
+    /// Pass as `after` for the next page; absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+/// `GET /namespaces/{namespace}/stamps`: every stamp of the namespace in log order, paged by
+/// log index; complete and stable (the log only grows), checkable against the log's entries.
+#[utoipa::path(get, path = "/namespaces/{namespace}/stamps", params(("namespace" = String, Path, description = "^[a-zA-Z0-9_.-]{1,255}$"), StampsQuery),
+    responses((status = 200, description = "a page of the namespace's logged stamps", body = StampsData),
+              (status = 400, description = "INVALID_NAMESPACE or INVALID_QUERY"), (status = 403)))]
+pub(crate) async fn stamps(
+    State(app): State<App>,
+    Extension(principal): Extension<Principal>,
+    Path(namespace): Path<String>,
+    StrictQuery(query): StrictQuery<StampsQuery>,
+) -> Result<Success<StampsData>, ApiError> {
+    let ns = Namespace::parse(&namespace)?;
+    principal.check_namespace(ns.as_str())?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            format!("limit must be 1..={MAX_PAGE}"),
+        )
+        .with_field("limit"));
+    }
+    let after = query
+        .after
+        .as_deref()
+        .map(|a| {
+            a.parse::<u64>()
+                .ok()
+                .filter(|_| a == "0" || !a.starts_with('0'))
+                .filter(|n| i64::try_from(*n).is_ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request("INVALID_QUERY", "after must be a log index (decimal)")
+                        .with_field("after")
+                })
+        })
+        .transpose()?;
+    let page = app.store().namespace_log(ns.as_str(), after, limit).await?;
+    let next = (page.len() == limit as usize)
+        .then(|| page.last().and_then(|s| s.log_index).map(|i| i.to_string()))
+        .flatten();
+    let stamps = page
+        .into_iter()
+        .map(|s| LoggedStamp {
+            index: s.log_index.unwrap_or(-1),
+            stamp_id: s.stamp_id.to_string(),
+            file_hash: s.file_hash,
+            file_path: s.file_path,
+            content_type: s.content_type,
+            file_size: s.file_size,
+            stamp_type: s.stamp_type,
+            created_at: s
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            signing_key: s.signing_key,
+        })
+        .collect();
+    Ok(Success::ok(StampsData {
+        namespace: ns.as_str().to_owned(),
+        stamps,
+        next,
+    }))
+}

@@ -43,6 +43,9 @@ pub(crate) struct ValidateData {
     /// Whether the stamp is the one stored for its namespace and hash; null when that cannot
     /// be told (no namespace known, one the API key may not read, or the store unreachable).
     registered: Option<bool>,
+    /// The registered stamp's index in the transparency log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_index: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -84,7 +87,8 @@ pub(crate) async fn validate(
             _ => "trusted",
         });
     }
-    let registered = registered(&app, &principal, namespace.as_ref(), v.stamp.as_ref()).await;
+    let (registered, log_index) =
+        registered(&app, &principal, namespace.as_ref(), v.stamp.as_ref()).await;
     let mut reason = v.reason.as_str();
     let mut is_valid = v.is_valid();
     let mut detail = v.detail;
@@ -107,6 +111,7 @@ pub(crate) async fn validate(
         trust: trust.as_str(),
         signing_key: v.signed_by.map(|k| k.to_string()),
         registered,
+        log_index,
         detail,
         line: v.line,
     }))
@@ -120,23 +125,26 @@ async fn registered(
     principal: &Principal,
     asked: Option<&Namespace>,
     found: Option<&ParsedStamp>,
-) -> Option<bool> {
-    let found = found?;
+) -> (Option<bool>, Option<i64>) {
+    let Some(found) = found else {
+        return (None, None);
+    };
     let ns = match (asked, found.namespace.as_deref()) {
         (Some(ns), _) => ns.as_str().to_owned(),
         (None, Some(ns)) => ns.to_owned(),
-        (None, None) => return None,
+        (None, None) => return (None, None),
     };
-    principal.check_namespace(&ns).ok()?;
+    if principal.check_namespace(&ns).is_err() {
+        return (None, None);
+    }
     match app.store().get_stamp(Some(&ns), &found.file_hash).await {
-        Ok(stored) => {
-            Some(stored.is_some_and(|s| {
-                found.stamp_id.as_deref() == Some(s.stamp_id.to_string().as_str())
-            }))
+        Ok(Some(s)) if found.stamp_id.as_deref() == Some(s.stamp_id.to_string().as_str()) => {
+            (Some(true), s.log_index)
         }
+        Ok(_) => (Some(false), None),
         Err(e) => {
             tracing::warn!(error = %e, "validate: cannot look the stamp up");
-            None
+            (None, None)
         }
     }
 }

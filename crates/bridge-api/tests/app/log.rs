@@ -191,3 +191,67 @@ async fn tile_paths_are_checked_and_tiles_beyond_the_tree_are_404() {
         .assert_error(404, "STAMP_NOT_LOGGED");
     app.run_pending_outbox().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_pages_through_ten_thousand_stamps_each_once_in_log_order() {
+    let app = TestApp::new().await;
+    for round in 0..10 {
+        let items: Vec<_> = (0..1000)
+            .map(|i| json!({"content": format!("r{round} i{i}\n"), "namespace": "many"}))
+            .collect();
+        let r = app.post("/stamp/batch", &json!({"items": items})).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.data()["succeeded"], 1000);
+        // Another namespace interleaved: not in the listing.
+        let r = app
+            .post("/stamp", &stamp_body(&format!("other {round}\n"), "other"))
+            .await;
+        assert_eq!(r.status, 201);
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut last: Option<u64> = None;
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &after {
+            Some(a) => format!("/namespaces/many/stamps?limit=1000&after={a}"),
+            None => "/namespaces/many/stamps?limit=1000".to_owned(),
+        };
+        let page = app.get(&path).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        pages += 1;
+        for s in page.data()["stamps"].as_array().unwrap() {
+            let index = s["index"].as_u64().unwrap();
+            assert!(last.is_none_or(|l| index > l), "out of log order");
+            last = Some(index);
+            assert!(
+                seen.insert(s["stamp_id"].as_str().unwrap().to_owned()),
+                "twice"
+            );
+        }
+        match page.data()["next"].as_str() {
+            Some(n) => after = Some(n.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 10_000);
+    assert!(pages <= 11, "{pages} pages");
+    let other = app.get("/namespaces/other/stamps").await;
+    assert_eq!(other.data()["stamps"].as_array().unwrap().len(), 10);
+    for bad in [
+        "/namespaces/many/stamps?limit=0",
+        "/namespaces/many/stamps?limit=1001",
+        "/namespaces/many/stamps?limit=x",
+        "/namespaces/many/stamps?after=-1",
+        "/namespaces/many/stamps?after=01",
+        "/namespaces/many/stamps?after=99999999999999999999",
+        "/namespaces/many/stamps?cursor=1",
+    ] {
+        let r = app.get(bad).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.body);
+    }
+    app.get("/namespaces/bad%20ns/stamps")
+        .await
+        .assert_error(400, "INVALID_NAMESPACE");
+    app.run_pending_outbox().await;
+}

@@ -319,6 +319,31 @@ impl Store for PgStore {
         .await
     }
 
+    async fn namespace_log(
+        &self,
+        namespace: &str,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<StampRecord>> {
+        self.guarded(async {
+            let rows = sqlx::query(
+                "SELECT s.stamp_id, s.namespace, s.file_hash, s.content_type, s.file_size, \
+                 s.file_path, s.stamp_type, s.sidecar, s.stamp, s.metadata::text AS metadata, \
+                 s.op_id, s.workflow_id, s.correlation_id, s.created_at, s.signing_key, \
+                 s.signature, e.idx AS log_index \
+                 FROM log_entries e JOIN metadata_stamps s ON s.stamp_id = e.stamp_id \
+                 WHERE e.namespace = $1 AND e.idx > $2 ORDER BY e.idx LIMIT $3",
+            )
+            .bind(namespace)
+            .bind(after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX)))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(stamp_from_row).collect()
+        })
+        .await
+    }
+
     async fn log_index_of(&self, stamp_id: uuid::Uuid) -> Result<Option<u64>> {
         self.guarded(async {
             let idx: Option<i64> =

@@ -246,6 +246,25 @@ impl Store for SqliteStore {
         Ok(rows)
     }
 
+    async fn namespace_log(
+        &self,
+        namespace: &str,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<StampRecord>> {
+        // Through the log's own (namespace, idx) index: log order, never the stamp table's.
+        let rows = sqlx::query(
+            "SELECT s.* FROM log_entries e JOIN metadata_stamps s ON s.stamp_id = e.stamp_id \
+             WHERE e.namespace = ? AND e.idx > ? ORDER BY e.idx LIMIT ?",
+        )
+        .bind(namespace)
+        .bind(after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX)))
+        .bind(i64::from(limit))
+        .fetch_all(&self.readers)
+        .await?;
+        rows.iter().map(rows::stamp_from_row).collect()
+    }
+
     async fn log_index_of(&self, stamp_id: uuid::Uuid) -> Result<Option<u64>> {
         let idx: Option<i64> = sqlx::query_scalar("SELECT idx FROM log_entries WHERE stamp_id = ?")
             .bind(stamp_id.to_string())

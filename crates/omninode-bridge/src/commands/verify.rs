@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use bridge_core::signature::{armor, decode_signature, Keyring, Trust, TrustedKey};
 use bridge_core::stamp::{self, Validation};
+use bridge_core::tlog::{self, LogVerifier, TlogProof};
 use ssh_key::PublicKey;
 
 use super::keys::check_identity;
@@ -18,6 +19,10 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if args.export.is_some() && args.files.len() != 1 {
         bail!("--export writes one stamp's files: give exactly one FILE");
     }
+    if args.proof.is_some() && args.files.len() != 1 {
+        bail!("--proof is one stamp's proof: give exactly one FILE");
+    }
+    let log = args.log_key.as_deref().map(read_log_key).transpose()?;
     check_identity(&args.identity)?;
     let ring = match &args.trust {
         Some(path) => {
@@ -30,7 +35,32 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut all_ok = true;
     for path in &args.files {
         let (content, v) = validate_file(path)?;
-        let trust = v.trust(&ring);
+        let mut trust = v.trust(&ring);
+        let proof_path = args.proof.clone().unwrap_or_else(|| proof_path(path));
+        let proof = proof_path
+            .exists()
+            .then(|| std::fs::read_to_string(&proof_path))
+            .transpose()
+            .with_context(|| format!("{}", proof_path.display()))?;
+        let mut log_note = None;
+        if let (Some(text), true) = (&proof, trust >= Trust::Trusted) {
+            match (&log, logged(text, &content, &v)) {
+                (None, _) => {
+                    log_note = Some("a log proof is here; give --log-key to check it".to_owned())
+                }
+                (Some(_), Err(e)) => log_note = Some(format!("log proof: {e}")),
+                (Some(key), Ok((proof, entry))) => match proof.verify(key, &entry) {
+                    Ok(cp) => {
+                        trust = Trust::Logged;
+                        log_note = Some(format!(
+                            "logged at index {} of a tree of {}",
+                            proof.index, cp.size
+                        ));
+                    }
+                    Err(e) => log_note = Some(format!("log proof does not verify: {e}")),
+                },
+            }
+        }
         let detail = match (&v.detail, &v.signed_by) {
             (Some(d), _) => Some(d.clone()),
             (None, Some(id)) => Some(match ring.get(id) {
@@ -44,6 +74,10 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             format!("{} {}", v.reason.as_str(), trust.as_str())
         } else {
             v.reason.as_str().to_owned()
+        };
+        let detail = match (detail, log_note) {
+            (Some(d), Some(l)) => Some(format!("{d}; {l}")),
+            (d, l) => d.or(l),
         };
         match detail {
             Some(d) => println!("{}: {status} ({d})", path.display()),
@@ -60,8 +94,8 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 path.display(),
                 trust.as_str(),
                 needed.as_str(),
-                if needed == Trust::Logged {
-                    " (log proofs are not checked by this version)"
+                if needed == Trust::Logged && trust < Trust::Logged {
+                    " (a verified tlog-proof and --log-key are needed)"
                 } else {
                     ""
                 }
@@ -70,6 +104,11 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         all_ok &= v.is_valid() && trust >= needed;
         if let Some(dir) = &args.export {
             export(dir, &content, &v, &ring, &args.identity)?;
+            if let Some(text) = &proof {
+                let p = dir.join("stamp.tlog-proof");
+                std::fs::write(&p, text)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+            }
         }
     }
     Ok(if all_ok {
@@ -146,4 +185,36 @@ fn current_size(content: &[u8], v: &Validation) -> u64 {
         Some(s) if s.format == stamp::StampFormat::Sidecar => content.len() as u64,
         _ => stamp::remove(content).len() as u64,
     }
+}
+
+/// `FILE.tlog-proof` next to `FILE`.
+fn proof_path(path: &Path) -> std::path::PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".tlog-proof");
+    std::path::PathBuf::from(s)
+}
+
+/// A vkey given as is, or the first line of a file holding it.
+fn read_log_key(given: &str) -> anyhow::Result<LogVerifier> {
+    let text = if Path::new(given).is_file() {
+        std::fs::read_to_string(given).with_context(|| format!("cannot read {given}"))?
+    } else {
+        given.to_owned()
+    };
+    LogVerifier::from_vkey(text.lines().next().unwrap_or_default())
+        .map_err(|e| anyhow::anyhow!("--log-key: {e}"))
+}
+
+/// The proof, and the log entry the stamp must be: its statement and signature line.
+fn logged(text: &str, content: &[u8], v: &Validation) -> anyhow::Result<(TlogProof, Vec<u8>)> {
+    let proof = TlogProof::parse(text)?;
+    let stamp = v.stamp.as_ref().context("no stamp")?;
+    let signature = stamp
+        .signature
+        .as_deref()
+        .context("the stamp is not signed")?;
+    let statement = stamp
+        .statement_for(&v.current_hash, current_size(content, v))
+        .context("the stamp is not signed")??;
+    Ok((proof, tlog::entry(&statement, signature)))
 }

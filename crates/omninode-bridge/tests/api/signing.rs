@@ -572,3 +572,118 @@ async fn private_keys_never_appear_in_logs_or_answers() {
     }
     assert!(!logged.contains("PRIVATE KEY") && !answers.contains("PRIVATE KEY"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_reports_logged_with_the_proof_from_the_201() {
+    let s = Server::start(&[]);
+    let r = s
+        .post(
+            "/stamp",
+            &json!({"content": "logged = True\n", "namespace": "tl", "file_path": "t.py"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let w = tempfile::tempdir().unwrap();
+    write_file(
+        w.path(),
+        "t.py",
+        r.data()["stamped_content"].as_str().unwrap().as_bytes(),
+    );
+    write_file(
+        w.path(),
+        "t.py.tlog-proof",
+        r.data()["log"]["proof"].as_str().unwrap().as_bytes(),
+    );
+    let signers = s
+        .client
+        .get(s.url("/keys/allowed_signers"))
+        .send()
+        .await
+        .unwrap();
+    write_file(
+        w.path(),
+        "trusted",
+        signers.text().await.unwrap().as_bytes(),
+    );
+    let key = s.client.get(s.url("/log/key")).send().await.unwrap();
+    write_file(w.path(), "log.vkey", key.text().await.unwrap().as_bytes());
+    let args = [
+        "verify",
+        "--trust",
+        "trusted",
+        "--log-key",
+        "log.vkey",
+        "--require",
+        "logged",
+    ];
+
+    let v = run(
+        &[&args[..], &["--export", "out", "t.py"]].concat(),
+        w.path(),
+    );
+    assert!(v.status.success(), "{}{}", text(&v.stdout), text(&v.stderr));
+    assert!(
+        text(&v.stdout).contains("t.py: VALID LOGGED"),
+        "{}",
+        text(&v.stdout)
+    );
+    assert!(
+        text(&v.stdout).contains("logged at index 0 of a tree of 1"),
+        "{}",
+        text(&v.stdout)
+    );
+    assert!(w.path().join("out/stamp.tlog-proof").exists());
+    // /validate knows the index too.
+    let val = s
+        .post(
+            "/validate",
+            &json!({"content": r.data()["stamped_content"]}),
+        )
+        .await;
+    assert_eq!(val.data()["log_index"], 0);
+
+    // A proof that does not verify: TRUSTED still, but not LOGGED.
+    let proof = std::fs::read_to_string(w.path().join("t.py.tlog-proof")).unwrap();
+    write_file(
+        w.path(),
+        "t.py.tlog-proof",
+        proof.replacen("\n1\n", "\n2\n", 1).as_bytes(),
+    );
+    let v = run(&[&args[..], &["t.py"]].concat(), w.path());
+    assert_eq!(v.status.code(), Some(1), "{}", text(&v.stdout));
+    assert!(
+        text(&v.stdout).contains("t.py: VALID TRUSTED"),
+        "{}",
+        text(&v.stdout)
+    );
+    assert!(
+        text(&v.stdout).contains("log proof does not verify"),
+        "{}",
+        text(&v.stdout)
+    );
+    // Another log's key: not LOGGED either.
+    // A valid key of another log (golang.org/x/mod sumdb/note's example key).
+    let other = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
+    write_file(w.path(), "t.py.tlog-proof", proof.as_bytes());
+    let v = run(
+        &[
+            "verify",
+            "--trust",
+            "trusted",
+            "--log-key",
+            other,
+            "--require",
+            "logged",
+            "--proof",
+            "t.py.tlog-proof",
+            "t.py",
+        ],
+        w.path(),
+    );
+    assert_eq!(v.status.code(), Some(1), "{}", text(&v.stdout));
+    assert!(
+        text(&v.stdout).contains("no signature by the log's key"),
+        "{}",
+        text(&v.stdout)
+    );
+}
