@@ -67,6 +67,10 @@ pub struct Metrics {
     pub(crate) stamps_signed: Counter,
     /// Signatures checked by `/validate`, by result.
     pub(crate) signature_verifications: Family<VerificationLabels, Counter>,
+    /// Entries in the transparency log (refreshed on each scrape).
+    pub(crate) log_tree_size: Gauge,
+    /// Age of the newest checkpoint (refreshed on each scrape).
+    pub(crate) log_checkpoint_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// Outbox depth, refreshed on each scrape.
     pub(crate) events_pending: Gauge,
     /// Workflow run time.
@@ -136,6 +140,18 @@ impl Metrics {
             "signature_verifications",
             "Stamp signatures checked, by result (trusted, untrusted_key, invalid)",
             signature_verifications.clone(),
+        );
+        let log_tree_size = Gauge::default();
+        registry.register(
+            "log_tree_size",
+            "Entries in the transparency log",
+            log_tree_size.clone(),
+        );
+        let log_checkpoint_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "log_checkpoint_age_seconds",
+            "Seconds since the newest log checkpoint was signed",
+            log_checkpoint_age.clone(),
         );
         let events_pending = Gauge::default();
         registry.register(
@@ -227,6 +243,8 @@ impl Metrics {
             stamps_created,
             stamps_signed,
             signature_verifications,
+            log_tree_size,
+            log_checkpoint_age,
             events_pending,
             workflow_seconds,
             transitions,

@@ -259,6 +259,13 @@ pub(crate) async fn metrics(State(app): State<App>) -> Response {
     if let Ok(n) = app.store().pending_events().await {
         app.metrics.events_pending.set(n as i64);
     }
+    if let Ok(Some(cp)) = app.store().log_checkpoint().await {
+        app.metrics
+            .log_tree_size
+            .set(i64::try_from(cp.size).unwrap_or(i64::MAX));
+        let age = (chrono::Utc::now() - cp.created_at).num_milliseconds() as f64 / 1000.0;
+        app.metrics.log_checkpoint_age.set(age.max(0.0));
+    }
     if let Some(st) = app.orchestrator.intelligence_status() {
         app.metrics.set_breaker("onextree", st.breaker.as_gauge());
     }

@@ -142,6 +142,12 @@ async fn stamps_are_logged_with_a_proof_that_the_tiles_confirm() {
         assert!(newest.verify(&log, b"another entry").is_err());
     }
 
+    let metrics = app.get("/metrics").await.text;
+    assert!(metrics.contains("\nlog_tree_size 7\n"), "{metrics}");
+    assert!(
+        metrics.contains("\nlog_checkpoint_age_seconds "),
+        "{metrics}"
+    );
     // The stored stamp knows its index.
     let hash = answers[2]["file_hash"].as_str().unwrap();
     let stored = app.get(&format!("/stamp/{hash}?namespace=logged")).await;
