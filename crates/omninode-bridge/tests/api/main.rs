@@ -10,6 +10,7 @@ mod intelligence;
 mod kafka;
 mod kafka_faults;
 mod limits;
+mod log;
 mod logs;
 mod persistence;
 mod postgres;
