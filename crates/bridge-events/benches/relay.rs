@@ -56,6 +56,7 @@ fn writes(topic: &str) -> Vec<StampWrite> {
                 signing_key: None,
                 signature: None,
                 log_index: None,
+                log_proof: None,
             };
             let events = (0..EVENTS_PER_STAMP)
                 .map(|j| EventRow {

@@ -94,6 +94,7 @@ fn write(i: usize) -> StampWrite {
         signing_key: None,
         signature: None,
         log_index: None,
+        log_proof: None,
     };
     let env = bridge_core::envelope::Envelope::of(
         bridge_nodes::orchestrator::stamp_created(&record),

@@ -46,6 +46,7 @@ fn write(i: usize) -> StampWrite {
         signing_key: Some(format!("SHA256:{}", "k".repeat(43))),
         signature: Some("s".repeat(252)),
         log_index: None,
+        log_proof: None,
     };
     let event = EventRow {
         event_id: Uuid::now_v7(),

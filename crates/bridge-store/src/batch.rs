@@ -131,8 +131,8 @@ pub(crate) fn entries<'a>(
         .collect()
 }
 
-/// Log indexes given to a batch's new stamps.
-pub(crate) type Logged = std::collections::HashMap<Uuid, i64>;
+/// Log indexes given to a batch's new stamps, with their proofs.
+pub(crate) type Logged = std::collections::HashMap<Uuid, (i64, crate::LogProof)>;
 
 /// What a batch writes once its stamps are in: the workflows and events of every failed
 /// workflow and of each stamp in `inserted` (a duplicate stamp writes nothing).
@@ -182,7 +182,10 @@ pub(crate) fn replies<'a>(
             Job::Failed { .. } => Reply::Ready(Done::Failed),
             Job::Stamp { write, .. } if inserted.contains(&write.stamp.stamp_id) => {
                 let mut stamp = write.stamp.clone();
-                stamp.log_index = logged.get(&stamp.stamp_id).copied();
+                if let Some((index, proof)) = logged.get(&stamp.stamp_id) {
+                    stamp.log_index = Some(*index);
+                    stamp.log_proof = Some(proof.clone());
+                }
                 Reply::Ready(Done::Stamp(Box::new(StampOutcome::Created(stamp))))
             }
             Job::Stamp { write, .. } => Reply::Existing(&write.stamp),

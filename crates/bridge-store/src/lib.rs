@@ -20,9 +20,9 @@ use bridge_core::Blake3Hex;
 pub use database_url::DatabaseUrl;
 pub use error::{Result, StoreError};
 pub use model::{
-    CursorMove, Delivery, EventRow, LogCheckpoint, LoggedEvent, NamespaceState, NodeRecord,
-    OutboxRow, Position, Reduction, ReductionOutcome, StampOutcome, StampRecord, StampWrite,
-    StepRecord, TransitionRecord, WorkflowRecord,
+    CursorMove, Delivery, EventRow, LogCheckpoint, LogProof, LoggedEvent, NamespaceState,
+    NodeRecord, OutboxRow, Position, Reduction, ReductionOutcome, StampOutcome, StampRecord,
+    StampWrite, StepRecord, TransitionRecord, WorkflowRecord,
 };
 pub use observed::{Observed, StoreObserver};
 pub use postgres::{PgOptions, PgStore};

@@ -44,6 +44,19 @@ pub struct StampRecord {
     /// Index of the stamp's entry in the transparency log; `None` for unsigned stamps and
     /// stores without a log. Set by the store.
     pub log_index: Option<i64>,
+    /// For a stamp logged by this very write: the group commit's checkpoint and the entry's
+    /// inclusion proof against it, computed by the writer from the hashes it just wrote (no
+    /// read). Never stored: `None` when read back.
+    pub log_proof: Option<LogProof>,
+}
+
+/// An entry's inclusion proof against a checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogProof {
+    /// The signed checkpoint note (shared by the stamps of one group commit).
+    pub checkpoint: std::sync::Arc<str>,
+    /// Hashes from the leaf's sibling up to the root's child.
+    pub path: Vec<bridge_core::tlog::Hash>,
 }
 
 /// An event for the log/outbox (`event_logs`).

@@ -33,6 +33,7 @@ fn write(ns: &str, content: &[u8]) -> StampWrite {
         signing_key: Some(format!("SHA256:{}", "k".repeat(43))),
         signature: Some("s".repeat(252)),
         log_index: None,
+        log_proof: None,
     };
     let events = vec![EventRow {
         event_id: Uuid::now_v7(),

@@ -32,6 +32,23 @@ pub(crate) struct LogData {
     pub(crate) proof: String,
 }
 
+impl LogData {
+    /// The answer for an entry the writer proved in its own commit.
+    pub(crate) fn of(index: u64, p: &bridge_store::LogProof) -> Self {
+        let checkpoint = p.checkpoint.to_string();
+        let proof = TlogProof {
+            index,
+            path: p.path.clone(),
+            checkpoint: checkpoint.clone(),
+        };
+        Self {
+            index,
+            checkpoint,
+            proof: proof.to_string(),
+        }
+    }
+}
+
 async fn latest(app: &App) -> Result<Option<LogCheckpoint>, ApiError> {
     Ok(app.store().log_checkpoint().await?)
 }

@@ -161,9 +161,12 @@ pub(crate) async fn run(
     } else {
         StatusCode::CREATED
     };
-    let log = match result.record.log_index.and_then(|i| u64::try_from(i).ok()) {
-        Some(index) => Some(proof_of(app, index).await?),
-        None => None,
+    let index = result.record.log_index.and_then(|i| u64::try_from(i).ok());
+    let log = match (index, &result.record.log_proof) {
+        // Logged by this request: the writer's own proof, against its commit's checkpoint.
+        (Some(index), Some(proof)) => Some(LogData::of(index, proof)),
+        (Some(index), None) => Some(proof_of(app, index).await?),
+        (None, _) => None,
     };
     Ok((status, data(result, prepared.base64, log)))
 }

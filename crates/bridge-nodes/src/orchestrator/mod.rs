@@ -95,6 +95,7 @@ impl StampInput {
                 .map(|s| s.key.as_str().to_owned()),
             signature: made.fields.signature.as_ref().map(|s| s.signature.clone()),
             log_index: None,
+            log_proof: None,
         }
     }
 }

@@ -340,7 +340,6 @@ async fn append_log(
         ids.push(stamp.stamp_id);
         namespaces.push(stamp.namespace.as_str());
         bodies.push(*entry);
-        logged.insert(stamp.stamp_id, i);
     }
     sqlx::query(
         "INSERT INTO log_entries (idx, stamp_id, namespace, entry) \
@@ -380,11 +379,24 @@ async fn append_log(
         .bind(new_size)
         .execute(&mut *conn)
         .await?;
+    let note: Arc<str> = signer.checkpoint(tree.size(), &root).into();
     sqlx::query("INSERT INTO log_checkpoints (size, note, created_at) VALUES ($1, $2, now())")
         .bind(new_size)
-        .bind(signer.checkpoint(tree.size(), &root))
+        .bind(&*note)
         .execute(&mut *conn)
         .await?;
+    // Every proof of this batch's entries is in the hashes the tree holds now.
+    for (id, i) in ids.iter().zip(&idx) {
+        let index = u64::try_from(*i).unwrap_or(0);
+        let path = bridge_core::tlog::prove_record(tree.size(), index, &tree).map_err(|e| {
+            StoreError::Corrupt {
+                column: "log_hashes",
+                message: e.to_string(),
+            }
+        })?;
+        let checkpoint = note.clone();
+        logged.insert(*id, (*i, crate::LogProof { checkpoint, path }));
+    }
     Ok(logged)
 }
 

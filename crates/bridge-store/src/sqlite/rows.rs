@@ -59,6 +59,7 @@ pub(super) fn stamp_from_row(row: &SqliteRow) -> Result<StampRecord> {
         signing_key: row.try_get("signing_key")?,
         signature: row.try_get("signature")?,
         log_index: row.try_get("log_index")?,
+        log_proof: None,
     })
 }
 

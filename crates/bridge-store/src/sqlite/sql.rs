@@ -2,7 +2,7 @@
 //! (prepared once, cached). Public for the store benchmark, whose raw anchor writes the same
 //! rows with the same statements.
 
-use bridge_core::tlog::{Appender, LogSigner};
+use bridge_core::tlog::{prove_record, Appender, LogSigner};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::rows::time_text;
@@ -150,6 +150,7 @@ pub fn append_log(
         }
     }
     let mut tree = Appender::new(size, frontier);
+    let mut added = Vec::with_capacity(entries.len());
     let mut insert = tx.prepare_cached(
         "INSERT INTO log_entries (idx, stamp_id, namespace, entry) VALUES (?, ?, ?, ?)",
     )?;
@@ -161,7 +162,7 @@ pub fn append_log(
         let id = stamp.stamp_id.to_string();
         insert.execute(params![idx, id, stamp.namespace, entry])?;
         mark.execute(params![idx, id])?;
-        logged.insert(stamp.stamp_id, idx);
+        added.push((stamp.stamp_id, idx));
     }
     let mut hash = tx.prepare_cached("INSERT INTO log_hashes (id, hash) VALUES (?, ?)")?;
     for (i, h) in tree.added() {
@@ -169,15 +170,20 @@ pub fn append_log(
     }
     let root = tree.root().map_err(tree_error)?;
     let new_size = i64::try_from(tree.size()).unwrap_or(i64::MAX);
+    let note: std::sync::Arc<str> = signer.checkpoint(tree.size(), &root).into();
     tx.execute("UPDATE log_head SET size = ? WHERE id = 1", [new_size])?;
     tx.execute(
         "INSERT INTO log_checkpoints (size, note, created_at) VALUES (?, ?, ?)",
-        params![
-            new_size,
-            signer.checkpoint(tree.size(), &root),
-            time_text(&chrono::Utc::now())
-        ],
+        params![new_size, &*note, time_text(&chrono::Utc::now())],
     )?;
+    // Every proof of this batch's entries is in the hashes the tree holds now: the old
+    // frontier and what the batch added.
+    for (id, idx) in added {
+        let index = u64::try_from(idx).unwrap_or(0);
+        let path = prove_record(tree.size(), index, &tree).map_err(tree_error)?;
+        let checkpoint = note.clone();
+        logged.insert(id, (idx, crate::LogProof { checkpoint, path }));
+    }
     Ok(logged)
 }
 
