@@ -261,3 +261,48 @@ async fn a_namespace_pages_through_ten_thousand_stamps_each_once_in_log_order() 
         .assert_error(400, "INVALID_NAMESPACE");
     app.run_pending_outbox().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_checkpoint_is_a_prefix_of_a_newer_one_from_the_tiles_alone() {
+    let app = TestApp::new().await;
+    let log = LogVerifier::from_vkey(app.get("/log/key").await.text.trim()).unwrap();
+    let items = |tag: &str, n: usize| {
+        let items: Vec<_> = (0..n)
+            .map(|i| json!({"content": format!("{tag} {i}\n"), "namespace": "grow"}))
+            .collect();
+        json!({"items": items})
+    };
+    assert_eq!(
+        app.post("/stamp/batch", &items("first", 5)).await.status,
+        200
+    );
+    let old = log.verify(&app.get("/log/checkpoint").await.text).unwrap();
+    assert_eq!(old.size, 5);
+    assert_eq!(
+        app.post("/stamp/batch", &items("then", 300)).await.status,
+        200
+    );
+    let new = log.verify(&app.get("/log/checkpoint").await.text).unwrap();
+    assert_eq!(new.size, 305);
+
+    // A full bundle and tile, then the partial ones; a level-1 tile over the full one.
+    let mut entries = unbundle(&app.get_bytes("/log/tile/entries/000").await);
+    entries.extend(unbundle(&app.get_bytes("/log/tile/entries/001.p/49").await));
+    assert_eq!(entries.len(), 305);
+    let leaves: Vec<[u8; 32]> = entries.iter().map(|e| leaf(e)).collect();
+    let full = app.get_bytes("/log/tile/0/000").await;
+    assert_eq!(full.len(), 8192);
+    for (i, l) in leaves[..256].iter().enumerate() {
+        assert_eq!(&full[i * 32..i * 32 + 32], l);
+    }
+    let partial = app.get_bytes("/log/tile/0/001.p/49").await;
+    assert_eq!(&partial[48 * 32..], &leaves[304]);
+    assert_eq!(
+        app.get_bytes("/log/tile/1/000.p/1").await,
+        mth(&leaves[..256])
+    );
+    // The old root is the root of the new tree's first five entries: history kept.
+    assert_eq!(mth(&leaves[..5]), old.root.0);
+    assert_eq!(mth(&leaves), new.root.0);
+    app.run_pending_outbox().await;
+}
