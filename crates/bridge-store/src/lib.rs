@@ -8,6 +8,7 @@
 mod batch;
 mod database_url;
 mod error;
+mod log;
 mod model;
 mod observed;
 pub mod postgres;

@@ -299,7 +299,7 @@ impl Store for PgStore {
             let found: std::collections::HashMap<i64, Vec<u8>> = rows.into_iter().collect();
             ids.iter()
                 .zip(indexes)
-                .map(|(id, i)| writer::log_hash(found.get(id).cloned(), *i))
+                .map(|(id, i)| crate::log::stored_hash(found.get(id).cloned(), *i))
                 .collect()
         })
         .await

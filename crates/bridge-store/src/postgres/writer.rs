@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::rows::stamp_from_row;
 use crate::batch::{self, Done, Job};
 use crate::{EventRow, Result, StampOutcome, StampRecord, StoreError, WorkflowRecord};
-use bridge_core::tlog::{Appender, Hash, LogSigner};
+use bridge_core::tlog::{Appender, LogSigner};
 
 /// How many units of work may wait (back-pressure beyond that).
 pub(super) const QUEUE_DEPTH: usize = 4096;
@@ -326,7 +326,10 @@ async fn append_log(
     let mut frontier = Vec::with_capacity(need.len());
     for i in need {
         let index = u64::try_from(i).unwrap_or(0);
-        frontier.push((index, log_hash(found.get(&i).cloned(), index)?));
+        frontier.push((
+            index,
+            crate::log::stored_hash(found.get(&i).cloned(), index)?,
+        ));
     }
     let mut tree = Appender::new(size, frontier);
     let (mut idx, mut ids, mut namespaces, mut bodies) = (vec![], vec![], vec![], vec![]);
@@ -398,17 +401,4 @@ async fn append_log(
         logged.insert(*id, (*i, crate::LogProof { checkpoint, path }));
     }
     Ok(logged)
-}
-
-/// A stored log hash, which must exist and be 32 bytes.
-pub(super) fn log_hash(hash: Option<Vec<u8>>, index: u64) -> Result<Hash> {
-    let corrupt = |message: String| StoreError::Corrupt {
-        column: "log_hashes.hash",
-        message,
-    };
-    let bytes = hash.ok_or_else(|| corrupt(format!("no stored hash {index}")))?;
-    let arr: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| corrupt(format!("stored hash {index} is not 32 bytes")))?;
-    Ok(Hash(arr))
 }

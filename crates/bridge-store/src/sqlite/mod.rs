@@ -238,7 +238,7 @@ impl Store for SqliteStore {
             .iter()
             .map(|&i| {
                 let id = i64::try_from(i).unwrap_or(i64::MAX);
-                rows::log_hash(found.get(&id).cloned(), i)
+                crate::log::stored_hash(found.get(&id).cloned(), i)
             })
             .collect()
     }

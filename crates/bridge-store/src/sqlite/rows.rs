@@ -133,16 +133,3 @@ pub(super) fn workflow_from_rows(
 pub(super) fn time_text(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
-
-/// A stored log hash, which must exist and be 32 bytes.
-pub(crate) fn log_hash(hash: Option<Vec<u8>>, index: u64) -> Result<bridge_core::tlog::Hash> {
-    let corrupt = |message: String| StoreError::Corrupt {
-        column: "log_hashes.hash",
-        message,
-    };
-    let bytes = hash.ok_or_else(|| corrupt(format!("no stored hash {index}")))?;
-    let arr: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| corrupt(format!("stored hash {index} is not 32 bytes")))?;
-    Ok(bridge_core::tlog::Hash(arr))
-}

@@ -146,7 +146,7 @@ pub fn append_log(
             let hash: Option<Vec<u8>> = st
                 .query_row([i64::try_from(i).unwrap_or(i64::MAX)], |r| r.get(0))
                 .optional()?;
-            frontier.push((i, super::rows::log_hash(hash, i)?));
+            frontier.push((i, crate::log::stored_hash(hash, i)?));
         }
     }
     let mut tree = Appender::new(size, frontier);
