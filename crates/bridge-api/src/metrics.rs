@@ -69,6 +69,8 @@ pub struct Metrics {
     pub(crate) signature_verifications: Family<VerificationLabels, Counter>,
     /// Entries in the transparency log (refreshed on each scrape).
     pub(crate) log_tree_size: Gauge,
+    /// From a new stamp's submission to the writer until its entry and checkpoint were durable.
+    log_integration_seconds: Histogram,
     /// Age of the newest checkpoint (refreshed on each scrape).
     pub(crate) log_checkpoint_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// Outbox depth, refreshed on each scrape.
@@ -146,6 +148,12 @@ impl Metrics {
             "log_tree_size",
             "Entries in the transparency log",
             log_tree_size.clone(),
+        );
+        let log_integration_seconds = request_histogram();
+        registry.register(
+            "log_integration_duration_seconds",
+            "From a new stamp's write to its durable log entry and signed checkpoint",
+            log_integration_seconds.clone(),
         );
         let log_checkpoint_age = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         registry.register(
@@ -244,6 +252,7 @@ impl Metrics {
             stamps_signed,
             signature_verifications,
             log_tree_size,
+            log_integration_seconds,
             log_checkpoint_age,
             events_pending,
             workflow_seconds,
@@ -334,5 +343,9 @@ impl bridge_store::StoreObserver for Metrics {
         self.database_seconds
             .get_or_create(&labels)
             .observe(seconds);
+    }
+
+    fn logged(&self, seconds: f64) {
+        self.log_integration_seconds.observe(seconds);
     }
 }

@@ -18,6 +18,11 @@ use crate::{
 pub trait StoreObserver: Send + Sync + 'static {
     /// One store operation finished after `seconds`; `ok` is false if it failed.
     fn operation(&self, operation: &'static str, seconds: f64, ok: bool);
+
+    /// A new stamp's write, log entry and checkpoint included, was durable after `seconds`.
+    fn logged(&self, seconds: f64) {
+        let _ = seconds;
+    }
 }
 
 /// `inner` with every operation reported to `observer`.
@@ -48,8 +53,16 @@ impl Observed {
 #[async_trait]
 impl Store for Observed {
     async fn record_stamp(&self, write: StampWrite) -> Result<StampOutcome> {
-        self.timed("record_stamp", self.inner.record_stamp(write))
-            .await
+        let started = Instant::now();
+        let result = self
+            .timed("record_stamp", self.inner.record_stamp(write))
+            .await;
+        if let Ok(StampOutcome::Created(r)) = &result {
+            if r.log_index.is_some() {
+                self.observer.logged(started.elapsed().as_secs_f64());
+            }
+        }
+        result
     }
 
     async fn record_failed_workflow(

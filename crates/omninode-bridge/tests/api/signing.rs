@@ -633,6 +633,13 @@ async fn verify_reports_logged_with_the_proof_from_the_201() {
         text(&v.stdout)
     );
     assert!(w.path().join("out/stamp.tlog-proof").exists());
+    // The integration was timed (the spawned server wraps its store in the metrics).
+    let metrics = s.metrics().await;
+    assert!(
+        metrics.contains("log_integration_duration_seconds_count 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("log_tree_size 1"), "{metrics}");
     // /validate knows the index too.
     let val = s
         .post(
