@@ -39,7 +39,7 @@ pub fn stamp_roundtrip(data: &[u8]) {
         Some((&s, content)) => (s & 1 == 1, content),
         None => (false, rest),
     };
-    let signer = StampSigner::from_seed([7; 32]);
+    let signer = StampSigner::generate();
     let req = StampRequest {
         namespace: "fuzz",
         file_path: PATHS[usize::from(selector & 0x7f) % PATHS.len()],

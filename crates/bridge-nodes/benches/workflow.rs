@@ -144,7 +144,7 @@ fn main() {
                 let s: Arc<dyn Store> = Arc::new(SqliteStore::open(d.path()).await.unwrap());
                 let mut o = Orchestrator::new(s, load(&Builtin).unwrap().orchestrator, "bench").unwrap();
                 if sign {
-                    o = o.with_signer(Arc::new(StampSigner::from_seed([7; 32])));
+                    o = o.with_signer(Arc::new(StampSigner::generate()));
                 }
                 let tag = format!("{round}-{sign}");
                 let before = cpu_seconds();

@@ -56,14 +56,11 @@ impl Reply {
     }
 }
 
-/// The key in-process services sign with by default (fixed, so snapshots are stable).
+/// The key in-process services sign with by default: made once per test run (no key is
+/// committed; snapshots filter key ids).
 pub(crate) fn signer() -> StampSigner {
-    StampSigner::from_seed([42; 32])
-}
-
-/// The log key of in-process services (the same seed as the published log key).
-pub(crate) fn log_signer() -> LogSigner {
-    LogSigner::from_seed("test.example/log", &[99; 32]).unwrap()
+    static KEY: std::sync::OnceLock<StampSigner> = std::sync::OnceLock::new();
+    KEY.get_or_init(StampSigner::generate).clone()
 }
 
 /// The smallest stamp request.
@@ -98,7 +95,8 @@ impl TestApp {
         retired: &[PublicKey],
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(log_signer());
+        let log_key = StampSigner::generate();
+        let log = Arc::new(LogSigner::new("test.example/log", log_key.private_key()).unwrap());
         let store: Arc<dyn Store> = if on_postgres() {
             let admin = std::env::var("OMNINODE_TEST_PG_URL")
                 .expect("OMNINODE_TEST_PG_URL: run ./scripts/test, which starts PostgreSQL");
@@ -132,7 +130,7 @@ impl TestApp {
             created: None,
         }));
         let log_key = PublishedKey {
-            public: StampSigner::from_seed([99; 32]).public_key().clone(),
+            public: log_key.public_key().clone(),
             status: KeyStatus::Active,
             created: None,
         };
@@ -317,6 +315,8 @@ pub(crate) fn stable() -> insta::Settings {
     s.add_filter(r"chk=[0-9a-f]{16}", "chk=[checksum]");
     // An SSHSIG blob (base64 of "SSHSIG…"): covers the id and time too. The key id stays.
     s.add_filter(r"U1NIU0lH[A-Za-z0-9+/]+=*", "[sshsig]");
+    // Test keys are made at run time.
+    s.add_filter(r"SHA256:[A-Za-z0-9+/]{43}", "[key-id]");
     // Log roots, proof hashes and checkpoint signatures cover entries with ids and times.
     s.add_filter(r"\\n[A-Za-z0-9+/]{43}=", "\\n[hash]");
     s.add_filter(r"(\u{2014} [^ ]+) [A-Za-z0-9+/]+=*", "$1 [note-signature]");

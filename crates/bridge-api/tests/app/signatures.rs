@@ -113,7 +113,7 @@ async fn validate_reports_each_trust_level_and_invalid_signatures() {
     assert!(v["signing_key"].is_null());
 
     // Signed by a key the service does not know: UNTRUSTED_KEY, never tampering.
-    let stranger = StampSigner::from_seed([5; 32]);
+    let stranger = StampSigner::generate();
     let foreign = offline(content, "trust", "f.py", Some(&stranger));
     let v = validate(&app, &foreign).await;
     assert_eq!(v["is_valid"], true, "{v}");
@@ -160,14 +160,14 @@ async fn validate_reports_each_trust_level_and_invalid_signatures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retired_keys_still_verify_and_dropped_ones_are_untrusted() {
-    let old = StampSigner::from_seed([11; 32]);
+    let old = StampSigner::generate();
     let before = TestApp::with_keys(ApiConfig::default(), Some(old.clone()), &[]).await;
     let r = before.post("/stamp", &stamp_body("rotated\n", "rot")).await;
     assert_eq!(r.status, 201);
     let stamped = r.data()["stamped_content"].as_str().unwrap().to_owned();
     before.run_pending_outbox().await;
 
-    let new = StampSigner::from_seed([12; 32]);
+    let new = StampSigner::generate();
     let rotated = TestApp::with_keys(
         ApiConfig::default(),
         Some(new.clone()),

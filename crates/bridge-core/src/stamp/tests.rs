@@ -24,7 +24,7 @@ fn fields(original: &[u8], path: Option<&str>) -> StampFields {
 }
 
 fn signer() -> StampSigner {
-    StampSigner::from_seed([1; 32])
+    StampSigner::generate()
 }
 
 /// `f` signed by `by`.
@@ -366,7 +366,7 @@ fn a_signed_rich_stamp_carries_key_and_signature_instead_of_a_checksum() {
 #[test]
 fn signatures_that_do_not_cover_the_stamp_are_signature_invalid() {
     let ours = signer();
-    let theirs = StampSigner::from_seed([2; 32]);
+    let theirs = StampSigner::generate();
     let original = b"let x = 1;\n";
     let good = fields(original, Some("a.rs"));
     let render = |f: &StampFields| {

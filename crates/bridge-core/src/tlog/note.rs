@@ -75,19 +75,24 @@ impl LogSigner {
             .key_data()
             .ed25519()
             .ok_or_else(|| err("the log key must be Ed25519"))?;
-        Self::from_seed(origin, pair.private.as_ref())
-    }
-
-    /// A signer from a raw 32-byte Ed25519 seed.
-    pub fn from_seed(origin: &str, seed: &[u8; 32]) -> Result<Self, NoteError> {
         check_name(origin)?;
-        let key = ed25519_dalek::SigningKey::from_bytes(seed);
+        let key = ed25519_dalek::SigningKey::from_bytes(pair.private.as_ref());
         let id = key_id(origin, key.verifying_key().as_bytes());
         Ok(Self {
             origin: origin.to_owned(),
             key,
             id,
         })
+    }
+
+    /// A signer with a new random key (tests and benchmarks).
+    pub fn generate(origin: &str) -> Result<Self, NoteError> {
+        let key = ssh_key::PrivateKey::random(
+            &mut ssh_key::rand_core::OsRng,
+            ssh_key::Algorithm::Ed25519,
+        )
+        .map_err(|e| err(e.to_string()))?;
+        Self::new(origin, &key)
     }
 
     /// The log's origin (and key name).
