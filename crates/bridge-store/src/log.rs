@@ -5,7 +5,7 @@ use bridge_core::tlog::Hash;
 use crate::{Result, StoreError};
 
 /// A stored log hash read back: it must exist and be 32 bytes.
-pub(crate) fn stored_hash(hash: Option<Vec<u8>>, index: u64) -> Result<Hash> {
+fn stored_hash(hash: Option<Vec<u8>>, index: u64) -> Result<Hash> {
     let corrupt = |message: String| StoreError::Corrupt {
         column: "log_hashes.hash",
         message,
@@ -16,3 +16,25 @@ pub(crate) fn stored_hash(hash: Option<Vec<u8>>, index: u64) -> Result<Hash> {
         .map_err(|_| corrupt(format!("stored hash {index} is not 32 bytes")))?;
     Ok(Hash(arr))
 }
+
+/// The hashes at `indexes`, in that order, from the `(id, hash)` rows a backend read (in any
+/// order); every index must be there.
+pub(crate) fn in_order(indexes: &[u64], rows: Vec<(i64, Vec<u8>)>) -> Result<Vec<Hash>> {
+    let mut found: std::collections::HashMap<i64, Vec<u8>> = rows.into_iter().collect();
+    indexes
+        .iter()
+        .map(|&i| stored_hash(found.remove(&id(i)), i))
+        .collect()
+}
+
+/// A stored hash index as the databases' BIGINT.
+pub(crate) fn id(index: u64) -> i64 {
+    i64::try_from(index).unwrap_or(i64::MAX)
+}
+
+/// SQLite: the hashes at `indexes` in one statement (the ids as a JSON array).
+pub(crate) const SQLITE_SELECT: &str =
+    "SELECT h.id, h.hash FROM json_each(?) j JOIN log_hashes h ON h.id = j.value";
+
+/// PostgreSQL: the hashes at `indexes` in one statement.
+pub(crate) const POSTGRES_SELECT: &str = "SELECT id, hash FROM log_hashes WHERE id = ANY($1)";

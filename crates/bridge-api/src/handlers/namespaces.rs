@@ -13,8 +13,21 @@ use crate::extract::StrictQuery;
 use crate::middleware::Principal;
 use crate::views::NamespaceStatsView;
 
-/// Most namespaces one page of `GET /namespaces` returns.
+/// Most items one page of `GET /namespaces` or `GET /namespaces/{ns}/stamps` returns.
 const MAX_PAGE: u32 = 1000;
+
+/// A page size: 1–1000, 100 when not given.
+fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            format!("limit must be 1..={MAX_PAGE}"),
+        )
+        .with_field("limit"));
+    }
+    Ok(limit)
+}
 
 /// `GET /namespaces/{namespace}/stats`: the namespace's aggregates, through the read cache
 /// (at most the contract's `cache.ttl_ms` old; refreshed as soon as the local reducer saves).
@@ -70,14 +83,7 @@ pub(crate) async fn list(
     Extension(principal): Extension<Principal>,
     StrictQuery(query): StrictQuery<ListQuery>,
 ) -> Result<Success<ListData>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "INVALID_QUERY",
-            format!("limit must be 1..={MAX_PAGE}"),
-        )
-        .with_field("limit"));
-    }
+    let limit = page_limit(query.limit)?;
     let after = query
         .after
         .as_deref()
@@ -151,14 +157,7 @@ pub(crate) async fn stamps(
 ) -> Result<Success<StampsData>, ApiError> {
     let ns = Namespace::parse(&namespace)?;
     principal.check_namespace(ns.as_str())?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "INVALID_QUERY",
-            format!("limit must be 1..={MAX_PAGE}"),
-        )
-        .with_field("limit"));
-    }
+    let limit = page_limit(query.limit)?;
     let after = query
         .after
         .as_deref()

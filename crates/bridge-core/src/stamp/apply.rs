@@ -43,6 +43,8 @@ pub struct Stamped {
     pub stamp_text: String,
     /// The stamped content; `None` for sidecar types, which are never modified.
     pub stamped: Option<Vec<u8>>,
+    /// The statement the signature covers (signed stamps only): also the log entry's start.
+    pub statement: Option<String>,
 }
 
 /// Inputs of a new stamp that do not come from the content.
@@ -92,10 +94,14 @@ pub fn stamp(original: &Original<'_>, req: &StampRequest<'_>) -> Result<Stamped,
         created_at,
         signature: None,
     };
-    if let Some(signer) = req.signer {
-        let statement = fields.statement(signer.id().as_str())?;
-        fields.signature = Some(signer.sign(&statement)?);
-    }
+    let statement = match req.signer {
+        Some(signer) => {
+            let statement = fields.statement(signer.id().as_str())?;
+            fields.signature = Some(signer.sign(&statement)?);
+            Some(statement)
+        }
+        None => None,
+    };
     let (stamp_text, stamped) = match kind.treatment {
         Treatment::Comment(style) => {
             let nl = newline_of(&original.bytes);
@@ -110,6 +116,7 @@ pub fn stamp(original: &Original<'_>, req: &StampRequest<'_>) -> Result<Stamped,
         kind,
         stamp_text,
         stamped,
+        statement,
     })
 }
 

@@ -49,6 +49,8 @@ pub struct Validation {
     pub stamps_found: usize,
     /// BLAKE3 of the content with the stamp removed (of all of it if none was found).
     pub current_hash: Blake3Hex,
+    /// The size of what `current_hash` covers.
+    pub original_size: u64,
     /// The stamp, when one was parsed.
     pub stamp: Option<ParsedStamp>,
     /// Human-readable detail for anything but `VALID`.
@@ -186,6 +188,7 @@ fn compare(rest: &[u8], stamp: ParsedStamp, expected: Option<&Blake3Hex>) -> Val
         reason,
         stamps_found: 1,
         current_hash,
+        original_size: rest.len() as u64,
         stamp: Some(stamp),
         detail,
         line: None,
@@ -222,6 +225,7 @@ fn not_found(
         reason,
         stamps_found: found,
         current_hash: hash_bytes(content),
+        original_size: content.len() as u64,
         stamp: None,
         detail,
         line,

@@ -62,8 +62,8 @@ impl StampInput {
     /// The log entry of a signed stamp: its statement and `signature` line (SPEC §11).
     pub fn log_entry(made: &Stamped) -> Option<Vec<u8>> {
         let sig = made.fields.signature.as_ref()?;
-        let statement = made.fields.statement(sig.key.as_str()).ok()?;
-        Some(bridge_core::tlog::entry(&statement, &sig.signature))
+        let statement = made.statement.as_deref()?;
+        Some(bridge_core::tlog::entry(statement, &sig.signature))
     }
 
     /// The `metadata_stamps` row of a stamp made for this input.

@@ -286,23 +286,7 @@ impl Store for PgStore {
     }
 
     async fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<bridge_core::tlog::Hash>> {
-        self.guarded(async {
-            let ids: Vec<i64> = indexes
-                .iter()
-                .map(|i| i64::try_from(*i).unwrap_or(i64::MAX))
-                .collect();
-            let rows: Vec<(i64, Vec<u8>)> =
-                sqlx::query_as("SELECT id, hash FROM log_hashes WHERE id = ANY($1)")
-                    .bind(&ids)
-                    .fetch_all(&self.pool)
-                    .await?;
-            let found: std::collections::HashMap<i64, Vec<u8>> = rows.into_iter().collect();
-            ids.iter()
-                .zip(indexes)
-                .map(|(id, i)| crate::log::stored_hash(found.get(id).cloned(), *i))
-                .collect()
-        })
-        .await
+        self.guarded(writer::read_hashes(&self.pool, indexes)).await
     }
 
     async fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {

@@ -313,25 +313,9 @@ async fn append_log(
         .fetch_one(&mut *conn)
         .await?;
     let size = u64::try_from(size).unwrap_or(0);
-    let need: Vec<i64> = Appender::frontier(size)
-        .into_iter()
-        .map(|i| i64::try_from(i).unwrap_or(i64::MAX))
-        .collect();
-    let rows: Vec<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT id, hash FROM log_hashes WHERE id = ANY($1)")
-            .bind(&need)
-            .fetch_all(&mut *conn)
-            .await?;
-    let found: std::collections::HashMap<i64, Vec<u8>> = rows.into_iter().collect();
-    let mut frontier = Vec::with_capacity(need.len());
-    for i in need {
-        let index = u64::try_from(i).unwrap_or(0);
-        frontier.push((
-            index,
-            crate::log::stored_hash(found.get(&i).cloned(), index)?,
-        ));
-    }
-    let mut tree = Appender::new(size, frontier);
+    let need = Appender::frontier(size);
+    let hashes = read_hashes(&mut *conn, &need).await?;
+    let mut tree = Appender::new(size, need.into_iter().zip(hashes));
     let (mut idx, mut ids, mut namespaces, mut bodies) = (vec![], vec![], vec![], vec![]);
     for (stamp, entry) in entries {
         let i = tree.append(entry).map_err(|e| StoreError::Corrupt {
@@ -401,4 +385,18 @@ async fn append_log(
         logged.insert(*id, (*i, crate::LogProof { checkpoint, path }));
     }
     Ok(logged)
+}
+
+/// The stored log hashes at `indexes`, in that order, in one statement (the writer's
+/// transaction reads the frontier with it, the store the hashes of proofs and tiles).
+pub(super) async fn read_hashes<'e>(
+    e: impl sqlx::PgExecutor<'e>,
+    indexes: &[u64],
+) -> Result<Vec<bridge_core::tlog::Hash>> {
+    let ids: Vec<i64> = indexes.iter().map(|&i| crate::log::id(i)).collect();
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(crate::log::POSTGRES_SELECT)
+        .bind(&ids)
+        .fetch_all(e)
+        .await?;
+    crate::log::in_order(indexes, rows)
 }

@@ -227,20 +227,11 @@ impl Store for SqliteStore {
         // One statement for all of them (a proof reads ~log2 n, a tile 256): the ids as a
         // JSON array, expanded by SQLite's json_each.
         let ids = serde_json::to_string(indexes).expect("numbers serialise");
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT h.id, h.hash FROM json_each(?) j JOIN log_hashes h ON h.id = j.value",
-        )
-        .bind(ids)
-        .fetch_all(&self.readers)
-        .await?;
-        let found: std::collections::HashMap<i64, Vec<u8>> = rows.into_iter().collect();
-        indexes
-            .iter()
-            .map(|&i| {
-                let id = i64::try_from(i).unwrap_or(i64::MAX);
-                crate::log::stored_hash(found.get(&id).cloned(), i)
-            })
-            .collect()
+        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(crate::log::SQLITE_SELECT)
+            .bind(ids)
+            .fetch_all(&self.readers)
+            .await?;
+        crate::log::in_order(indexes, rows)
     }
 
     async fn log_entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {

@@ -3,7 +3,7 @@
 //! rows with the same statements.
 
 use bridge_core::tlog::{prove_record, Appender, LogSigner};
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 
 use super::rows::time_text;
 use crate::{EventRow, StampRecord, StepRecord, TransitionRecord, WorkflowRecord};
@@ -139,17 +139,16 @@ pub fn append_log(
     }
     let size: i64 = tx.query_row("SELECT size FROM log_head WHERE id = 1", [], |r| r.get(0))?;
     let size = u64::try_from(size).unwrap_or(0);
-    let mut frontier = Vec::new();
-    {
-        let mut st = tx.prepare_cached("SELECT hash FROM log_hashes WHERE id = ?")?;
-        for i in Appender::frontier(size) {
-            let hash: Option<Vec<u8>> = st
-                .query_row([i64::try_from(i).unwrap_or(i64::MAX)], |r| r.get(0))
-                .optional()?;
-            frontier.push((i, crate::log::stored_hash(hash, i)?));
-        }
-    }
-    let mut tree = Appender::new(size, frontier);
+    let need = Appender::frontier(size);
+    let rows = tx
+        .prepare_cached(crate::log::SQLITE_SELECT)?
+        .query_map(
+            [serde_json::to_string(&need).expect("numbers serialise")],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .collect::<rusqlite::Result<Vec<(i64, Vec<u8>)>>>()?;
+    let hashes = crate::log::in_order(&need, rows)?;
+    let mut tree = Appender::new(size, need.into_iter().zip(hashes));
     let mut added = Vec::with_capacity(entries.len());
     let mut insert = tx.prepare_cached(
         "INSERT INTO log_entries (idx, stamp_id, namespace, entry) VALUES (?, ?, ?, ?)",

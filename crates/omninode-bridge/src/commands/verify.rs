@@ -34,7 +34,7 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let mut all_ok = true;
     for path in &args.files {
-        let (content, v) = validate_file(path)?;
+        let v = validate_file(path)?;
         let mut trust = v.trust(&ring);
         let proof_path = args.proof.clone().unwrap_or_else(|| proof_path(path));
         let proof = proof_path
@@ -44,7 +44,7 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("{}", proof_path.display()))?;
         let mut log_note = None;
         if let (Some(text), true) = (&proof, trust >= Trust::Trusted) {
-            match (&log, logged(text, &content, &v)) {
+            match (&log, logged(text, &v)) {
                 (None, _) => {
                     log_note = Some("a log proof is here; give --log-key to check it".to_owned())
                 }
@@ -103,7 +103,7 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
         all_ok &= v.is_valid() && trust >= needed;
         if let Some(dir) = &args.export {
-            export(dir, &content, &v, &ring, &args.identity)?;
+            export(dir, &v, &ring, &args.identity)?;
             if let Some(text) = &proof {
                 let p = dir.join("stamp.tlog-proof");
                 std::fs::write(&p, text)
@@ -118,7 +118,7 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn validate_file(path: &Path) -> anyhow::Result<(Vec<u8>, Validation)> {
+fn validate_file(path: &Path) -> anyhow::Result<Validation> {
     let content = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
     let sidecar = sidecar_path(path);
     let v = if sidecar.exists() {
@@ -128,24 +128,18 @@ fn validate_file(path: &Path) -> anyhow::Result<(Vec<u8>, Validation)> {
     } else {
         stamp::validate(&content, None)
     };
-    Ok((content, v))
+    Ok(v)
 }
 
 /// Writes `statement` (over the file as it is now, so the stock tool checks the file too),
 /// `stamp.sig` (armored SSHSIG) and `allowed_signers`.
-fn export(
-    dir: &Path,
-    content: &[u8],
-    v: &Validation,
-    ring: &Keyring,
-    identity: &str,
-) -> anyhow::Result<()> {
+fn export(dir: &Path, v: &Validation, ring: &Keyring, identity: &str) -> anyhow::Result<()> {
     let Some(stamp) = &v.stamp else {
         bail!("--export: the file has no stamp");
     };
     let (Some(signature), Some(statement)) = (
         stamp.signature.as_deref(),
-        stamp.statement_for(&v.current_hash, current_size(content, v)),
+        stamp.statement_for(&v.current_hash, v.original_size),
     ) else {
         bail!("--export: the stamp is not signed");
     };
@@ -178,15 +172,6 @@ fn export(
     Ok(())
 }
 
-/// The size of the file without its stamp (what the statement's `file_size` means).
-fn current_size(content: &[u8], v: &Validation) -> u64 {
-    match &v.stamp {
-        // A sidecar leaves the file whole; an in-file stamp is removed first.
-        Some(s) if s.format == stamp::StampFormat::Sidecar => content.len() as u64,
-        _ => stamp::remove(content).len() as u64,
-    }
-}
-
 /// `FILE.tlog-proof` next to `FILE`.
 fn proof_path(path: &Path) -> std::path::PathBuf {
     let mut s = path.as_os_str().to_owned();
@@ -206,7 +191,7 @@ fn read_log_key(given: &str) -> anyhow::Result<LogVerifier> {
 }
 
 /// The proof, and the log entry the stamp must be: its statement and signature line.
-fn logged(text: &str, content: &[u8], v: &Validation) -> anyhow::Result<(TlogProof, Vec<u8>)> {
+fn logged(text: &str, v: &Validation) -> anyhow::Result<(TlogProof, Vec<u8>)> {
     let proof = TlogProof::parse(text)?;
     let stamp = v.stamp.as_ref().context("no stamp")?;
     let signature = stamp
@@ -214,7 +199,7 @@ fn logged(text: &str, content: &[u8], v: &Validation) -> anyhow::Result<(TlogPro
         .as_deref()
         .context("the stamp is not signed")?;
     let statement = stamp
-        .statement_for(&v.current_hash, current_size(content, v))
+        .statement_for(&v.current_hash, v.original_size)
         .context("the stamp is not signed")??;
     Ok((proof, tlog::entry(&statement, signature)))
 }
