@@ -1,12 +1,21 @@
 //! Column lists of the reads, as macros so that each query is one `concat!`-ed constant
 //! (no `format!` per call; the statement text is the same every time, for the cache).
 
-/// `metadata_stamps` columns as [`stamp_from_row`] reads them (JSON as its text).
+/// `metadata_stamps` columns as [`stamp_from_row`] reads them (JSON as its text), the table
+/// named `s`, and the stamp's log index from `log_entries` (see [`stamp_from`]).
 macro_rules! stamp_columns {
     () => {
-        "stamp_id, namespace, file_hash, content_type, file_size, \
-     file_path, stamp_type, sidecar, stamp, metadata::text AS metadata, op_id, workflow_id, \
-     correlation_id, created_at, signing_key, signature, log_index"
+        "s.stamp_id, s.namespace, s.file_hash, s.content_type, s.file_size, \
+     s.file_path, s.stamp_type, s.sidecar, s.stamp, s.metadata::text AS metadata, s.op_id, \
+     s.workflow_id, s.correlation_id, s.created_at, s.signing_key, s.signature, \
+     e.idx AS log_index"
+    };
+}
+
+/// The tables [`stamp_columns`] reads.
+macro_rules! stamp_from {
+    () => {
+        " FROM metadata_stamps s LEFT JOIN log_entries e ON e.stamp_id = s.stamp_id"
     };
 }
 

@@ -246,7 +246,8 @@ impl Store for PgStore {
                     sqlx::query(concat!(
                         "SELECT ",
                         stamp_columns!(),
-                        " FROM metadata_stamps WHERE file_hash = $1 AND namespace = $2"
+                        stamp_from!(),
+                        " WHERE s.file_hash = $1 AND s.namespace = $2"
                     ))
                     .bind(file_hash.as_str())
                     .bind(ns)
@@ -257,7 +258,8 @@ impl Store for PgStore {
                     sqlx::query(concat!(
                         "SELECT ",
                         stamp_columns!(),
-                        " FROM metadata_stamps WHERE file_hash = $1 ORDER BY id LIMIT 1"
+                        stamp_from!(),
+                        " WHERE s.file_hash = $1 ORDER BY s.id LIMIT 1"
                     ))
                     .bind(file_hash.as_str())
                     .fetch_optional(&self.pool)
@@ -310,14 +312,12 @@ impl Store for PgStore {
         limit: u32,
     ) -> Result<Vec<StampRecord>> {
         self.guarded(async {
-            let rows = sqlx::query(
-                "SELECT s.stamp_id, s.namespace, s.file_hash, s.content_type, s.file_size, \
-                 s.file_path, s.stamp_type, s.sidecar, s.stamp, s.metadata::text AS metadata, \
-                 s.op_id, s.workflow_id, s.correlation_id, s.created_at, s.signing_key, \
-                 s.signature, e.idx AS log_index \
-                 FROM log_entries e JOIN metadata_stamps s ON s.stamp_id = e.stamp_id \
-                 WHERE e.namespace = $1 AND e.idx > $2 ORDER BY e.idx LIMIT $3",
-            )
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                stamp_columns!(),
+                " FROM log_entries e JOIN metadata_stamps s ON s.stamp_id = e.stamp_id \
+                 WHERE e.namespace = $1 AND e.idx > $2 ORDER BY e.idx LIMIT $3"
+            ))
             .bind(namespace)
             .bind(after.map_or(-1, |a| i64::try_from(a).unwrap_or(i64::MAX)))
             .bind(i64::from(limit))

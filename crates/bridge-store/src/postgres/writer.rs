@@ -114,7 +114,8 @@ async fn apply_in_tx(
         let row = sqlx::query(concat!(
             "SELECT ",
             stamp_columns!(),
-            " FROM metadata_stamps WHERE file_hash = $1 AND namespace = $2"
+            stamp_from!(),
+            " WHERE s.file_hash = $1 AND s.namespace = $2"
         ))
         .bind(&s.file_hash)
         .bind(&s.namespace)
@@ -336,14 +337,6 @@ async fn append_log(
     .bind(&ids)
     .bind(&namespaces)
     .bind(&bodies)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE metadata_stamps SET log_index = u.idx \
-         FROM UNNEST($1::uuid[], $2::int8[]) AS u(id, idx) WHERE stamp_id = u.id",
-    )
-    .bind(&ids)
-    .bind(&idx)
     .execute(&mut *conn)
     .await?;
     let hash_ids: Vec<i64> = tree

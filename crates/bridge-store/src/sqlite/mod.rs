@@ -188,17 +188,23 @@ impl Store for SqliteStore {
     ) -> Result<Option<StampRecord>> {
         let row = match namespace {
             Some(ns) => {
-                sqlx::query("SELECT * FROM metadata_stamps WHERE namespace = ? AND file_hash = ?")
-                    .bind(ns)
-                    .bind(file_hash.as_str())
-                    .fetch_optional(&self.readers)
-                    .await?
+                sqlx::query(concat!(
+                    rows::stamp_select!(),
+                    " WHERE s.namespace = ? AND s.file_hash = ?"
+                ))
+                .bind(ns)
+                .bind(file_hash.as_str())
+                .fetch_optional(&self.readers)
+                .await?
             }
             None => {
-                sqlx::query("SELECT * FROM metadata_stamps WHERE file_hash = ? ORDER BY id LIMIT 1")
-                    .bind(file_hash.as_str())
-                    .fetch_optional(&self.readers)
-                    .await?
+                sqlx::query(concat!(
+                    rows::stamp_select!(),
+                    " WHERE s.file_hash = ? ORDER BY s.id LIMIT 1"
+                ))
+                .bind(file_hash.as_str())
+                .fetch_optional(&self.readers)
+                .await?
             }
         };
         row.as_ref().map(rows::stamp_from_row).transpose()
@@ -253,7 +259,8 @@ impl Store for SqliteStore {
     ) -> Result<Vec<StampRecord>> {
         // Through the log's own (namespace, idx) index: log order, never the stamp table's.
         let rows = sqlx::query(
-            "SELECT s.* FROM log_entries e JOIN metadata_stamps s ON s.stamp_id = e.stamp_id \
+            "SELECT s.*, e.idx AS log_index FROM log_entries e \
+             JOIN metadata_stamps s ON s.stamp_id = e.stamp_id \
              WHERE e.namespace = ? AND e.idx > ? ORDER BY e.idx LIMIT ?",
         )
         .bind(namespace)

@@ -25,6 +25,16 @@ pub(super) fn time(row: &SqliteRow, column: &'static str) -> Result<DateTime<Utc
         })
 }
 
+/// A stamp read as [`stamp_from_row`] decodes it: its row, and its log index from the log's
+/// entries (`WHERE` clauses name the stamp table `s`).
+macro_rules! stamp_select {
+    () => {
+        "SELECT s.*, e.idx AS log_index FROM metadata_stamps s \
+         LEFT JOIN log_entries e ON e.stamp_id = s.stamp_id"
+    };
+}
+pub(super) use stamp_select;
+
 pub(super) fn stamp_from_row(row: &SqliteRow) -> Result<StampRecord> {
     let metadata: Option<String> = row.try_get("metadata")?;
     let metadata = metadata

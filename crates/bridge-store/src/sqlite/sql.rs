@@ -126,8 +126,8 @@ pub fn insert_events<'a>(
 }
 
 /// Appends the entries of a batch's new stamps to the log in its transaction: reads the
-/// tree's size and frontier, stores the new entries and hashes, sets each stamp's
-/// `log_index`, and signs one checkpoint for the new size. The stamps' indexes.
+/// tree's size and frontier, stores the new entries (each with its stamp's id) and hashes, and
+/// signs one checkpoint for the new size. The stamps' indexes.
 pub fn append_log(
     tx: &Transaction<'_>,
     entries: &[(&StampRecord, &[u8])],
@@ -153,14 +153,11 @@ pub fn append_log(
     let mut insert = tx.prepare_cached(
         "INSERT INTO log_entries (idx, stamp_id, namespace, entry) VALUES (?, ?, ?, ?)",
     )?;
-    let mut mark =
-        tx.prepare_cached("UPDATE metadata_stamps SET log_index = ? WHERE stamp_id = ?")?;
     for (stamp, entry) in entries {
         let idx = tree.append(entry).map_err(tree_error)?;
         let idx = i64::try_from(idx).unwrap_or(i64::MAX);
         let id = stamp.stamp_id.to_string();
         insert.execute(params![idx, id, stamp.namespace, entry])?;
-        mark.execute(params![idx, id])?;
         added.push((stamp.stamp_id, idx));
     }
     let mut hash = tx.prepare_cached("INSERT INTO log_hashes (id, hash) VALUES (?, ?)")?;

@@ -175,11 +175,14 @@ async fn answer(
 
 /// The committed stamp of `s`'s `(namespace, file_hash)`.
 async fn existing(conn: &mut SqliteConnection, s: &crate::StampRecord) -> Result<Done> {
-    let row = sqlx::query("SELECT * FROM metadata_stamps WHERE namespace = ? AND file_hash = ?")
-        .bind(&s.namespace)
-        .bind(&s.file_hash)
-        .fetch_one(&mut *conn)
-        .await?;
+    let row = sqlx::query(concat!(
+        super::rows::stamp_select!(),
+        " WHERE s.namespace = ? AND s.file_hash = ?"
+    ))
+    .bind(&s.namespace)
+    .bind(&s.file_hash)
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(Done::Stamp(Box::new(StampOutcome::Existing(
         stamp_from_row(&row)?,
     ))))
