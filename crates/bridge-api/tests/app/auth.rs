@@ -96,6 +96,19 @@ async fn keys_are_required_except_for_health_and_metrics() {
         b.data()["results"][1]["error"]["code"],
         "NAMESPACE_FORBIDDEN"
     );
+    // A namespace's log listing: its own namespaces only; the log itself is public.
+    let own = s.get_with("/namespaces/team_a/stamps", Some(SCOPED)).await;
+    assert_eq!(own.status, 200, "{}", own.body);
+    assert_eq!(own.data()["stamps"].as_array().unwrap().len(), 2);
+    s.get_with("/namespaces/ns/stamps", Some(SCOPED))
+        .await
+        .assert_error(403, "NAMESPACE_FORBIDDEN");
+    s.get("/namespaces/team_a/stamps")
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    for public in ["/log/checkpoint", "/log/key", "/log/tile/entries/000.p/3"] {
+        assert_eq!(s.get(public).await.status, 200, "{public}");
+    }
     s.run_pending_outbox().await;
 }
 

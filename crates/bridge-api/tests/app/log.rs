@@ -215,6 +215,7 @@ async fn a_namespace_pages_through_ten_thousand_stamps_each_once_in_log_order() 
         assert_eq!(r.status, 201);
     }
     let mut seen = std::collections::HashSet::new();
+    let mut listed = Vec::new();
     let mut last: Option<u64> = None;
     let mut after: Option<String> = None;
     let mut pages = 0;
@@ -230,6 +231,7 @@ async fn a_namespace_pages_through_ten_thousand_stamps_each_once_in_log_order() 
             let index = s["index"].as_u64().unwrap();
             assert!(last.is_none_or(|l| index > l), "out of log order");
             last = Some(index);
+            listed.push(index);
             assert!(
                 seen.insert(s["stamp_id"].as_str().unwrap().to_owned()),
                 "twice"
@@ -242,6 +244,36 @@ async fn a_namespace_pages_through_ten_thousand_stamps_each_once_in_log_order() 
     }
     assert_eq!(seen.len(), 10_000);
     assert!(pages <= 11, "{pages} pages");
+
+    // The README's completeness check, as a tenant would run it: the entry bundles up to a
+    // verified checkpoint hash to its root, so they are the whole log; the entries whose
+    // statement names the namespace are exactly the listing, index for index.
+    let log = LogVerifier::from_vkey(app.get("/log/key").await.text.trim()).unwrap();
+    let cp = log.verify(&app.get("/log/checkpoint").await.text).unwrap();
+    assert_eq!(cp.size, 10_010);
+    let mut entries = Vec::new();
+    for n in 0..cp.size / 256 {
+        entries.extend(unbundle(
+            &app.get_bytes(&format!("/log/tile/entries/{n:03}")).await,
+        ));
+    }
+    let rest = cp.size % 256;
+    entries.extend(unbundle(
+        &app.get_bytes(&format!("/log/tile/entries/{:03}.p/{rest}", cp.size / 256))
+            .await,
+    ));
+    let leaves: Vec<[u8; 32]> = entries.iter().map(|e| leaf(e)).collect();
+    assert_eq!(
+        mth(&leaves),
+        cp.root.0,
+        "the bundles are not the checkpoint's tree"
+    );
+    let expected: Vec<u64> = (0u64..)
+        .zip(&entries)
+        .filter(|(_, e)| e.split(|b| *b == b'\n').nth(1) == Some(&b"namespace many"[..]))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(listed, expected);
     let other = app.get("/namespaces/other/stamps").await;
     assert_eq!(other.data()["stamps"].as_array().unwrap().len(), 10);
     for bad in [
