@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod keyfiles;
 mod logging;
+mod sumline;
 mod supervisor;
 
 use std::process::ExitCode;

@@ -1,13 +1,15 @@
-//! `hash`: b3sum-compatible output (`<64 hex>  <path>`) and `--check`.
+//! `hash`: b3sum-compatible output (`<64 hex>  <path>`, names escaped as `b3sum` does) and
+//! `--check`, which reads `b3sum`'s lines (see `sumline`).
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
 use crate::cli::HashArgs;
+use crate::sumline;
 
 /// BLAKE3 of a file (memory-mapped and multi-threaded for large files) or of stdin (`-`).
 pub(crate) fn hash_path(path: &Path) -> anyhow::Result<blake3::Hash> {
@@ -31,7 +33,7 @@ pub(crate) fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for path in &args.files {
         match hash_path(path) {
-            Ok(h) => println!("{}  {}", h.to_hex(), path.display()),
+            Ok(h) => println!("{}", sumline::line(&h.to_hex(), path)),
             Err(e) => {
                 eprintln!("omninode-bridge: {e:#}");
                 failed = true;
@@ -53,32 +55,35 @@ fn check(sums: &Path) -> anyhow::Result<ExitCode> {
             File::open(sums).with_context(|| format!("{}", sums.display()))?,
         ))
     };
+    // As b3sum: a line that names no file is reported and counted as a failure, and the
+    // check goes on with the next line.
     let mut failures = 0usize;
     for (n, line) in reader.lines().enumerate() {
         let line = line.with_context(|| format!("reading {}", sums.display()))?;
-        if line.is_empty() {
-            continue;
-        }
-        let Some((hex, path)) = line.split_once("  ") else {
-            bail!("{}:{}: expected '<64 hex>  <path>'", sums.display(), n + 1);
+        let entry = match sumline::parse(&line) {
+            Ok(entry) => entry,
+            Err(e) => {
+                eprintln!("omninode-bridge: {}:{}: {e}", sums.display(), n + 1);
+                failures += 1;
+                continue;
+            }
         };
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            bail!("{}:{}: not a BLAKE3 hex digest", sums.display(), n + 1);
-        }
-        match hash_path(Path::new(path)) {
-            Ok(h) if h.to_hex().eq_ignore_ascii_case(hex) => println!("{path}: OK"),
+        let shown = &entry.shown;
+        match hash_path(&entry.path) {
+            Ok(h) if h.to_hex().as_str() == entry.hex => println!("{shown}: OK"),
             Ok(_) => {
-                println!("{path}: FAILED");
+                println!("{shown}: FAILED");
                 failures += 1;
             }
             Err(e) => {
-                println!("{path}: FAILED ({e:#})");
+                println!("{shown}: FAILED ({e:#})");
                 failures += 1;
             }
         }
     }
     if failures > 0 {
-        eprintln!("omninode-bridge: WARNING: {failures} computed checksum(s) did NOT match");
+        let s = if failures == 1 { "" } else { "s" };
+        eprintln!("omninode-bridge: WARNING: {failures} computed checksum{s} did NOT match");
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

@@ -40,10 +40,133 @@ fn hash_prints_b3sum_lines_and_checks_them() {
     assert!(stdout(&o).contains("a.txt: FAILED"));
     let o = run(&["hash", "missing.txt"], dir.path());
     assert!(!o.status.success());
-    write_file(dir.path(), "BAD", b"zz  a.txt\n");
+    // A line that names no file fails alone, with its line number; the others are checked.
+    write_file(dir.path(), "a.txt", b"hello\n");
+    let mut bad = b"zz  a.txt\n".to_vec();
+    bad.extend_from_slice(want.as_bytes());
+    write_file(dir.path(), "BAD", &bad);
     let o = run(&["hash", "--check", "BAD"], dir.path());
-    assert_eq!(o.status.code(), Some(2));
-    assert_eq!(String::from_utf8_lossy(&o.stderr).trim().lines().count(), 1);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), "a.txt: OK\nbig.bin: OK\n");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("BAD:1: not a BLAKE3 hex digest"), "{err}");
+    assert!(err.contains("1 computed checksum did NOT match"), "{err}");
+}
+
+/// The real `b3sum` (installed by scripts/test, `cargo install b3sum`).
+fn b3sum() -> std::path::PathBuf {
+    let cargo_bin = std::path::Path::new(&std::env::var("HOME").unwrap()).join(".cargo/bin/b3sum");
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("b3sum"))
+        .chain([cargo_bin])
+        .find(|p| p.is_file())
+        .expect("b3sum is not installed: run ./scripts/test, which installs it")
+}
+
+/// `hash` and `b3sum` write the same bytes for awkward names, and each one's `--check` reads
+/// the other's file with the same verdicts: spaces, two spaces, backslashes, LF, CR, a name
+/// that is not UTF-8 (written lossily; both refuse to check it).
+#[test]
+fn hash_and_b3sum_read_each_others_lines_for_awkward_names() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<&[u8]> = vec![
+        b"plain.txt",
+        b"with space.txt",
+        b"two  spaces.txt",
+        b"back\\slash.txt",
+        b"new\nline.txt",
+        b"carriage\rreturn.txt",
+        b"BLAKE3 (x) = y",
+        b"caf\xe9.txt",
+    ];
+    let paths: Vec<&std::ffi::OsStr> = names
+        .iter()
+        .map(|n| std::ffi::OsStr::from_bytes(n))
+        .collect();
+    for (i, p) in paths.iter().enumerate() {
+        std::fs::write(dir.path().join(p), format!("file {i}\n")).unwrap();
+    }
+    let ours = Command::new(bin())
+        .arg("hash")
+        .args(&paths)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let theirs = Command::new(b3sum())
+        .args(&paths)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(ours.status.success() && theirs.status.success());
+    assert_eq!(
+        stdout(&ours),
+        stdout(&theirs),
+        "hash and b3sum print different lines"
+    );
+    assert_eq!(
+        stdout(&ours)
+            .lines()
+            .filter(|l| l.starts_with('\\'))
+            .count(),
+        3
+    );
+
+    // Every line but the non-UTF-8 one, checked by both tools: all OK, the same report.
+    let all = ours.stdout;
+    let checkable: Vec<u8> = all
+        .split_inclusive(|b| *b == b'\n')
+        .filter(|l| !String::from_utf8_lossy(l).contains('\u{FFFD}'))
+        .flatten()
+        .copied()
+        .collect();
+    let check = |tool: &std::ffi::OsStr, sums: &[u8], hash_arg: bool| {
+        std::fs::write(dir.path().join("SUMS"), sums).unwrap();
+        let mut c = Command::new(tool);
+        if hash_arg {
+            c.arg("hash");
+        }
+        c.args(["--check", "SUMS"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let (o, t) = (
+        check(bin().as_ref(), &checkable, true),
+        check(b3sum().as_os_str(), &checkable, false),
+    );
+    assert!(
+        o.status.success(),
+        "{}{}",
+        stdout(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    assert_eq!(stdout(&o), stdout(&t));
+    assert_eq!(stdout(&o).matches(": OK\n").count(), 7);
+
+    // With the lossy line: both refuse that one line and check the rest.
+    let (o, t) = (
+        check(bin().as_ref(), &all, true),
+        check(b3sum().as_os_str(), &all, false),
+    );
+    assert_eq!((o.status.code(), t.status.code()), (Some(1), Some(1)));
+    assert_eq!(stdout(&o), stdout(&t));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("replacement character"));
+
+    // One changed file: the same FAILED line from both, its name shown escaped.
+    std::fs::write(dir.path().join(paths[4]), "changed\n").unwrap();
+    let (o, t) = (
+        check(bin().as_ref(), &checkable, true),
+        check(b3sum().as_os_str(), &checkable, false),
+    );
+    assert_eq!((o.status.code(), t.status.code()), (Some(1), Some(1)));
+    assert_eq!(stdout(&o), stdout(&t));
+    assert!(
+        stdout(&o).contains("\\new\\nline.txt: FAILED\n"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
