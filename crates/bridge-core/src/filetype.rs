@@ -125,7 +125,9 @@ pub fn detect(content: &[u8], file_path: Option<&str>) -> FileKind {
             return FileKind::sidecar(t.mime_type());
         }
     }
-    let is_text = std::str::from_utf8(content).is_ok();
+    // UTF-8, or the encoding a Python coding cookie declares (a latin-1 module is text).
+    let is_text = std::str::from_utf8(content).is_ok()
+        || (!content.contains(&0) && crate::firstlines::declares_encoding(content));
     // 2. Extension.
     if let Some(key) = file_path.and_then(path_key) {
         if let Some(kind) = by_extension(&key) {

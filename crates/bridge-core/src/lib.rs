@@ -11,6 +11,7 @@ pub mod envelope;
 pub mod error;
 pub mod event;
 pub mod filetype;
+mod firstlines;
 pub mod fsm;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -4,6 +4,7 @@
 use chrono::DateTime;
 
 use super::fields::{Located, ParsedStamp, StampFormat};
+use super::head::{insertion_point, Form};
 use super::legacy;
 use super::syntax::{
     begin_marker, checksum, end_marker, escape, field_prefix, lightweight_delims, unescape,
@@ -14,47 +15,8 @@ use crate::filetype::CommentStyle;
 use crate::hash::Blake3Hex;
 use crate::signature::KeyId;
 
-/// How a block sits at its position.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Form {
-    /// Each line followed by a newline (the block starts a line).
-    LineFirst,
-    /// Each line preceded by a newline, block runs to the end of the content. Used only
-    /// when the content is a shebang line with no newline at all.
-    NewlineFirst,
-}
-
 /// Upper bound on lines in a rich block, so hostile input cannot make us scan far.
 const MAX_BLOCK_LINES: usize = 24;
-
-/// Where a stamp goes in `content`: after a UTF-8 BOM, after the shebang line, after the XML
-/// declaration (and its newline, if any).
-pub(crate) fn insertion_point(content: &[u8]) -> (usize, Form) {
-    let bom = if content.starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
-    };
-    let body = &content[bom..];
-    if body.starts_with(b"#!") {
-        return match body.iter().position(|&b| b == b'\n') {
-            Some(i) => (bom + i + 1, Form::LineFirst),
-            None => (content.len(), Form::NewlineFirst),
-        };
-    }
-    if body.starts_with(b"<?xml") {
-        if let Some(i) = body.windows(2).position(|w| w == b"?>") {
-            let mut at = bom + i + 2;
-            if content[at..].starts_with(b"\r\n") {
-                at += 2;
-            } else if content[at..].starts_with(b"\n") {
-                at += 1;
-            }
-            return (at, Form::LineFirst);
-        }
-    }
-    (bom, Form::LineFirst)
-}
 
 /// Looks for a stamp in `content` (O.N.E. v0.1 at the top, else the original's formats).
 pub fn locate(content: &[u8]) -> Located {
@@ -63,8 +25,9 @@ pub fn locate(content: &[u8]) -> Located {
     if matches!(found, Located::Found { .. }) {
         return found;
     }
-    // A stamped shebang-only file: the shebang line now ends at the stamp's newline.
-    if form == Form::LineFirst && at > 0 && content[at - 1] == b'\n' && starts_shebang(content) {
+    // A file that was only its head (a shebang line, say, with no newline): in the stamped
+    // file the head's last line ends at the stamp's own newline.
+    if form == Form::LineFirst && at > bom_len(content) && content[at - 1] == b'\n' {
         let second = block_at(content, at - 1, Form::NewlineFirst);
         if matches!(second, Located::Found { .. })
             || (matches!(found, Located::NoStamp) && !matches!(second, Located::NoStamp))
@@ -91,11 +54,12 @@ pub fn remove(content: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
-fn starts_shebang(content: &[u8]) -> bool {
-    content
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(content)
-        .starts_with(b"#!")
+fn bom_len(content: &[u8]) -> usize {
+    if content.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    }
 }
 
 /// A line of the block: its text (without terminator), where it starts, its terminator.

@@ -3,13 +3,15 @@
 //!
 //! The rule this module keeps: stamping then removing returns the input byte for byte, and
 //! any single byte changed in a stamped file makes validation fail. The first comes from
-//! inserting the block at one fixed, recomputable position (after a BOM, shebang line or XML
-//! declaration) and removing exactly that range; the second from `file_hash` covering the
+//! inserting the block at one fixed, recomputable position (after the file's head: a BOM, a
+//! shebang line, an XML declaration, front matter, a coding cookie, mode line or Dockerfile
+//! parser directives; see `head`) and removing exactly that range; the second from `file_hash` covering the
 //! original bytes, and the stamp's own fields being covered by its signature (SPEC §11) or,
 //! for an unsigned stamp, by a `stamp_checksum`.
 
 mod apply;
 mod fields;
+mod head;
 mod legacy;
 mod locate;
 mod render;

@@ -2,7 +2,7 @@
 //! at the fixed position that `locate` recomputes.
 
 use super::fields::StampFields;
-use super::locate::{insertion_point, Form};
+use super::head::{insertion_point, Form};
 use super::syntax::{begin_marker, checksum, end_marker, escape, field_prefix, lightweight_delims};
 use super::METADATA_VERSION;
 use crate::domain::StampType;

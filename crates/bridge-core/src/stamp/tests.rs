@@ -232,8 +232,8 @@ fn any_kind() -> impl Strategy<Value = StampType> {
     prop_oneof![Just(StampType::Rich), Just(StampType::Lightweight)]
 }
 
-/// Content shaped like real files: optional BOM, shebang or XML declaration, lines with LF or
-/// CRLF, empty lines, and optionally no trailing newline; plus arbitrary bytes.
+/// Content shaped like real files: optional BOM, a head (shebang, XML declaration, parser
+/// directives, coding cookie, mode line, front matter), lines with LF or CRLF, empty lines, and optionally no trailing newline; plus arbitrary bytes.
 fn any_content() -> impl Strategy<Value = Vec<u8>> {
     let line = prop_oneof![Just(String::new()), "[ -~]{0,30}", "\\PC{0,10}"];
     let structured = (
@@ -242,7 +242,12 @@ fn any_content() -> impl Strategy<Value = Vec<u8>> {
             Just(""),
             Just("#!/bin/sh"),
             Just("#!/usr/bin/env python3"),
-            Just("<?xml version=\"1.0\"?>")
+            Just("<?xml version=\"1.0\"?>"),
+            Just("# syntax=docker/dockerfile:1\n# escape=`"),
+            Just("# -*- coding: latin-1 -*-"),
+            Just("#!/usr/bin/env python\n# vim: set fileencoding=utf-8 :"),
+            Just("---\ntitle: x\n---"),
+            Just("+++\ntitle = 'x'\n+++")
         ],
         prop::collection::vec(line, 0..8),
         prop_oneof![Just("\n"), Just("\r\n")],

@@ -13,6 +13,7 @@ mod limits;
 mod log;
 mod logs;
 mod persistence;
+mod placement;
 mod postgres;
 mod reducer;
 mod registry;
