@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod corpus;
 mod endpoints;
 mod intelligence;
 mod kafka;
