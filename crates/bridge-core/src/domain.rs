@@ -36,10 +36,10 @@ impl fmt::Display for Namespace {
     }
 }
 
-/// Maximum length of a `file_path` in bytes.
+/// Maximum length of a `file_path`, in characters.
 pub const MAX_FILE_PATH: usize = 4096;
 
-/// A relative file path without `..`, NUL or other control characters, ≤ 4096 bytes.
+/// A relative file path without `..`, NUL or other control characters, ≤ 4096 characters.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct RelativePath(String);
@@ -51,8 +51,9 @@ impl RelativePath {
         if s.is_empty() {
             return err("must not be empty");
         }
-        if s.len() > MAX_FILE_PATH {
-            return err("longer than 4096 bytes");
+        // Characters, as JSON Schema's maxLength counts them (the OpenAPI document says 4096).
+        if s.chars().count() > MAX_FILE_PATH {
+            return err("longer than 4096 characters");
         }
         if s.chars().any(char::is_control) {
             return err("contains NUL or a control character");

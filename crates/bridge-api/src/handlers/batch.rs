@@ -20,6 +20,7 @@ use crate::middleware::Principal;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BatchBody {
+    #[schema(min_items = 1, max_items = 1000)]
     items: Vec<BatchItem>,
 }
 
@@ -28,13 +29,21 @@ pub(crate) struct BatchBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct BatchItem {
     id: Option<String>,
+    #[schema(min_length = 1)]
     content: String,
+    #[schema(pattern = r"^[a-zA-Z0-9_.-]{1,255}$")]
     namespace: String,
+    #[schema(
+        pattern = r"^(?![/\\])(?![\x00-\x7f]:)(?!(.*[/\\])?\.\.([/\\]|$))[^\x00-\x1f\x7f-\x9f]{1,4096}$"
+    )]
     file_path: Option<String>,
+    #[schema(pattern = r"^(rich|lightweight)$")]
     stamp_type: Option<String>,
+    #[schema(pattern = r"^(utf8|utf-8|base64)$")]
     content_encoding: Option<String>,
     #[schema(value_type = Option<Object>)]
     metadata: Option<serde_json::Value>,
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,255}$")]
     op_id: Option<String>,
 }
 
@@ -76,7 +85,7 @@ pub(crate) struct BatchData {
 
 /// `POST /stamp/batch`.
 #[utoipa::path(post, path = "/stamp/batch", request_body = BatchBody,
-    responses((status = 200, description = "all items stamped"), (status = 207, description = "some items failed"),
+    responses((status = 200, description = "all items stamped", body = BatchData), (status = 207, description = "some items failed", body = BatchData),
               (status = 400, description = "EMPTY_BATCH, BATCH_TOO_LARGE or malformed"), (status = 422, description = "every item failed")))]
 pub(crate) async fn batch(
     State(app): State<App>,

@@ -28,7 +28,9 @@ const SNIFF_BYTES: usize = 8192;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HashBody {
+    #[schema(min_length = 1)]
     content: String,
+    #[schema(pattern = r"^(utf8|utf-8|base64)$")]
     content_encoding: Option<String>,
 }
 
@@ -102,7 +104,7 @@ where
 /// `POST /hash`.
 #[utoipa::path(post, path = "/hash",
     request_body(content = HashBody, description = "raw application/octet-stream body, multipart field `file`, or JSON"),
-    responses((status = 200, description = "hash of the content"), (status = 400), (status = 413), (status = 415)))]
+    responses((status = 200, description = "hash of the content", body = HashData), (status = 400), (status = 413), (status = 415)))]
 pub(crate) async fn hash(
     State(app): State<App>,
     req: Request,
@@ -116,22 +118,33 @@ pub(crate) async fn hash(
             let mut mp = Multipart::from_request(req, &())
                 .await
                 .map_err(|e| ApiError::bad_request("INVALID_MULTIPART", e.body_text()))?;
-            loop {
-                let field = mp
-                    .next_field()
-                    .await
-                    .map_err(|e| ApiError::bad_request("INVALID_MULTIPART", e.body_text()))?
-                    .ok_or_else(|| {
-                        ApiError::bad_request("MISSING_FIELD", "multipart body has no field 'file'")
-                            .with_field("file")
-                    })?;
-                if field.name() != Some("file") {
-                    continue;
-                }
-                let name = field.file_name().map(str::to_owned);
-                let acc = hash_stream(field, limit).await?;
-                break acc.finish(started, name.as_deref());
+            let bad = |e: axum::extract::multipart::MultipartError| {
+                ApiError::bad_request("INVALID_MULTIPART", e.body_text())
+            };
+            // Exactly one field, `file`: anything else is a mistake the client should hear of
+            // (the JSON form refuses unknown fields too).
+            let unknown = |name: Option<&str>| {
+                ApiError::bad_request(
+                    "UNKNOWN_FIELD",
+                    format!(
+                        "multipart body may hold only the field 'file', not {:?}",
+                        name.unwrap_or("").chars().take(64).collect::<String>()
+                    ),
+                )
+            };
+            let field = mp.next_field().await.map_err(bad)?.ok_or_else(|| {
+                ApiError::bad_request("MISSING_FIELD", "multipart body has no field 'file'")
+                    .with_field("file")
+            })?;
+            if field.name() != Some("file") {
+                return Err(unknown(field.name()));
             }
+            let name = field.file_name().map(str::to_owned);
+            let acc = hash_stream(field, limit).await?;
+            if let Some(extra) = mp.next_field().await.map_err(bad)? {
+                return Err(unknown(extra.name()));
+            }
+            acc.finish(started, name.as_deref())
         }
         Some("application/json") => {
             let bytes = read_body(req.into_body(), app.config.json_body_limit()).await?;

@@ -61,7 +61,7 @@ pub(crate) struct KeysData {
 }
 
 /// `GET /keys`.
-#[utoipa::path(get, path = "/keys", responses((status = 200, description = "stamp keys (active and retired) and the log key")))]
+#[utoipa::path(get, path = "/keys", responses((status = 200, description = "stamp keys (active and retired) and the log key", body = KeysData)))]
 pub(crate) async fn keys(State(app): State<App>) -> Success<KeysData> {
     let k = &app.keys;
     Success::ok(KeysData {

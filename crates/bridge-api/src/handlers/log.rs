@@ -123,7 +123,7 @@ pub(crate) async fn key(State(app): State<App>) -> Result<Response, ApiError> {
 }
 
 /// `GET /log/tile/{path}`: `<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`.
-#[utoipa::path(get, path = "/log/tile/{path}", params(("path" = String, Path, description = "<L>/<N>[.p/<W>] or entries/<N>[.p/<W>], C2SP tlog-tiles")),
+#[utoipa::path(get, path = "/log/tile/{path}", params(("path" = String, Path, description = "<L>/<N>[.p/<W>] or entries/<N>[.p/<W>], C2SP tlog-tiles: <N> in groups of three digits, all but the last prefixed x, the first nonzero", pattern = r"^(entries|[0-9]|[1-5][0-9]|6[0-3])/(x(00[1-9]|0[1-9][0-9]|[1-9][0-9]{2})/(x[0-9]{3}/){0,4})?[0-9]{3}(\.p/([1-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5]))?$")),
     responses((status = 200, description = "the tile's hashes or the entry bundle", content_type = "application/octet-stream"),
               (status = 400, description = "INVALID_TILE_PATH"), (status = 404, description = "TILE_NOT_FOUND: beyond the tree")))]
 pub(crate) async fn tile(
@@ -168,7 +168,7 @@ pub(crate) async fn tile(
 }
 
 /// `GET /stamps/{stamp_id}/proof`.
-#[utoipa::path(get, path = "/stamps/{stamp_id}/proof", params(("stamp_id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/stamps/{stamp_id}/proof", params(("stamp_id" = uuid::Uuid, Path, description = "UUID")),
     responses((status = 200, description = "c2sp.org/tlog-proof@v1", content_type = "text/plain"),
               (status = 400, description = "INVALID_STAMP_ID"), (status = 404, description = "STAMP_NOT_LOGGED")))]
 pub(crate) async fn stamp_proof(

@@ -15,14 +15,16 @@ use crate::views::{StampView, WorkflowView};
 
 /// Query of the lookup.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LookupQuery {
     /// Required when the API key is scoped to namespaces.
+    #[param(pattern = r"^[a-zA-Z0-9_.-]{1,255}$")]
     namespace: Option<String>,
 }
 
 /// `GET /stamp/{file_hash}`.
-#[utoipa::path(get, path = "/stamp/{file_hash}", params(("file_hash" = String, Path, description = "64 lowercase hex, optionally 'blake3:'-prefixed"), LookupQuery),
+#[utoipa::path(get, path = "/stamp/{file_hash}", params(("file_hash" = String, Path, description = "64 lowercase hex, optionally 'blake3:'-prefixed", pattern = r"^(blake3:)?[0-9a-f]{64}$"), LookupQuery),
     responses((status = 200, description = "the stored stamp"), (status = 400, description = "INVALID_HASH_FORMAT"), (status = 404, description = "STAMP_NOT_FOUND")))]
 pub(crate) async fn get_stamp(
     State(app): State<App>,
@@ -56,7 +58,7 @@ pub(crate) async fn get_stamp(
 }
 
 /// `GET /workflows/{workflow_id}`.
-#[utoipa::path(get, path = "/workflows/{workflow_id}", params(("workflow_id" = String, Path, description = "UUID")),
+#[utoipa::path(get, path = "/workflows/{workflow_id}", params(("workflow_id" = uuid::Uuid, Path, description = "UUID")),
     responses((status = 200, description = "the execution with its steps and FSM transitions"), (status = 400, description = "INVALID_WORKFLOW_ID"),
               (status = 404, description = "WORKFLOW_NOT_FOUND")))]
 pub(crate) async fn get_workflow(

@@ -31,7 +31,7 @@ fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
 
 /// `GET /namespaces/{namespace}/stats`: the namespace's aggregates, through the read cache
 /// (at most the contract's `cache.ttl_ms` old; refreshed as soon as the local reducer saves).
-#[utoipa::path(get, path = "/namespaces/{namespace}/stats", params(("namespace" = String, Path, description = "^[a-zA-Z0-9_.-]{1,255}$")),
+#[utoipa::path(get, path = "/namespaces/{namespace}/stats", params(("namespace" = String, Path, description = "tenant namespace", pattern = r"^[a-zA-Z0-9_.-]{1,255}$")),
     responses((status = 200, description = "total_stamps, total_size_bytes, file_types, workflow_count, first/last stamp time, version"),
               (status = 400, description = "INVALID_NAMESPACE"), (status = 404, description = "NAMESPACE_NOT_FOUND: nothing counted yet")))]
 pub(crate) async fn stats(
@@ -55,11 +55,14 @@ pub(crate) async fn stats(
 
 /// Query of `GET /namespaces`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     /// Return namespaces sorting after this one (the previous page's `next_after`).
+    #[param(pattern = r"^[a-zA-Z0-9_.-]{1,255}$")]
     after: Option<String>,
     /// Page size, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -76,7 +79,7 @@ pub(crate) struct ListData {
 
 /// `GET /namespaces`: namespaces with their totals, paged in name order. A key scoped to
 /// namespaces sees only its own.
-#[utoipa::path(get, path = "/namespaces", params(ListQuery),
+#[utoipa::path(get, path = "/namespaces", operation_id = "list_namespaces", params(ListQuery),
     responses((status = 200, description = "a page of namespaces", body = ListData), (status = 400, description = "INVALID_QUERY")))]
 pub(crate) async fn list(
     State(app): State<App>,
@@ -110,11 +113,15 @@ pub(crate) async fn list(
 
 /// Query of `GET /namespaces/{namespace}/stamps`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StampsQuery {
-    /// Log index to continue after (the previous page's `next`).
+    /// Log index to continue after (the previous page's `next`): a decimal without leading
+    /// zeros.
+    #[param(value_type = Option<i64>, minimum = 0)]
     after: Option<String>,
     /// Page size, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -146,7 +153,7 @@ pub(crate) struct StampsData {
 
 /// `GET /namespaces/{namespace}/stamps`: every stamp of the namespace in log order, paged by
 /// log index; complete and stable (the log only grows), checkable against the log's entries.
-#[utoipa::path(get, path = "/namespaces/{namespace}/stamps", params(("namespace" = String, Path, description = "^[a-zA-Z0-9_.-]{1,255}$"), StampsQuery),
+#[utoipa::path(get, path = "/namespaces/{namespace}/stamps", params(("namespace" = String, Path, description = "tenant namespace", pattern = r"^[a-zA-Z0-9_.-]{1,255}$"), StampsQuery),
     responses((status = 200, description = "a page of the namespace's logged stamps", body = StampsData),
               (status = 400, description = "INVALID_NAMESPACE or INVALID_QUERY"), (status = 403)))]
 pub(crate) async fn stamps(

@@ -48,19 +48,23 @@ fn registry(app: &App, principal: &Principal) -> Result<Arc<Registry>, ApiError>
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)] // documents the schema; decoding uses `Registration`
 pub(crate) struct RegisterBody {
-    /// `^[A-Za-z0-9_.:-]{1,128}$`.
+    #[schema(pattern = r"^[A-Za-z0-9_.:-]{1,128}$")]
     node_id: String,
-    /// effect | compute | reducer | orchestrator (the registry contract's `node_types`).
+    /// One of the registry contract's `node_types` (shipped: effect, compute, reducer,
+    /// orchestrator).
+    #[schema(pattern = r"^(effect|compute|reducer|orchestrator)$")]
     node_type: String,
     /// e.g. 1.2.3.
+    #[schema(pattern = r"^[A-Za-z0-9.+_-]{1,64}$")]
     version: String,
-    /// At most 64, each 1–128 characters.
+    /// At most 64, each 1–128 characters without control characters.
+    #[schema(value_type = Vec<String>, required = false, max_items = 64)]
     capabilities: Option<Vec<String>>,
     /// Name → absolute URL, at most 32.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Object, required = false)]
     endpoints: Option<serde_json::Value>,
     /// Any JSON object up to 16 KiB.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Object, required = false)]
     metadata: Option<serde_json::Value>,
 }
 
@@ -88,7 +92,7 @@ pub(crate) async fn register(
 }
 
 /// `POST /registry/nodes/{node_id}/heartbeat`.
-#[utoipa::path(post, path = "/registry/nodes/{node_id}/heartbeat", params(("node_id" = String, Path, description = "the node")),
+#[utoipa::path(post, path = "/registry/nodes/{node_id}/heartbeat", params(("node_id" = String, Path, description = "the node", pattern = r"^[A-Za-z0-9_.:-]{1,128}$")),
     responses((status = 200, description = "the node, HEALTHY"), (status = 400, description = "INVALID_FIELD"), (status = 404, description = "NODE_NOT_FOUND")))]
 pub(crate) async fn heartbeat(
     State(app): State<App>,
@@ -103,7 +107,7 @@ pub(crate) async fn heartbeat(
 }
 
 /// `DELETE /registry/nodes/{node_id}`.
-#[utoipa::path(delete, path = "/registry/nodes/{node_id}", params(("node_id" = String, Path, description = "the node")),
+#[utoipa::path(delete, path = "/registry/nodes/{node_id}", params(("node_id" = String, Path, description = "the node", pattern = r"^[A-Za-z0-9_.:-]{1,128}$")),
     responses((status = 200, description = "removed"), (status = 404, description = "NODE_NOT_FOUND")))]
 pub(crate) async fn deregister(
     State(app): State<App>,
@@ -121,10 +125,12 @@ pub(crate) async fn deregister(
 
 /// Filters of `GET /registry/nodes`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     /// Only nodes of this type.
     #[serde(rename = "type")]
+    #[param(pattern = r"^(effect|compute|reducer|orchestrator)$")]
     node_type: Option<String>,
     /// Only healthy (`true`) or unhealthy (`false`) nodes.
     healthy: Option<bool>,
@@ -139,7 +145,7 @@ pub(crate) struct NodeList {
 }
 
 /// `GET /registry/nodes?type=&healthy=`.
-#[utoipa::path(get, path = "/registry/nodes", params(ListQuery),
+#[utoipa::path(get, path = "/registry/nodes", operation_id = "list_nodes", params(ListQuery),
     responses((status = 200, description = "nodes", body = NodeList), (status = 400, description = "INVALID_QUERY")))]
 pub(crate) async fn list(
     State(app): State<App>,

@@ -27,20 +27,29 @@ const MAX_METADATA_BYTES: usize = 64 * 1024;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StampBody {
-    /// The content (UTF-8 text, or base64 with `content_encoding: "base64"`).
+    /// The content (UTF-8 text, or base64 with `content_encoding: "base64"`), not empty.
+    #[schema(min_length = 1)]
     pub(crate) content: String,
-    /// Tenant namespace, `^[a-zA-Z0-9_.-]{1,255}$`.
+    /// Tenant namespace.
+    #[schema(pattern = r"^[a-zA-Z0-9_.-]{1,255}$")]
     pub(crate) namespace: String,
-    /// Relative path, used for type detection and stored.
+    /// Relative path (no leading `/` or `\`, no drive letter, no `..` component, no control
+    /// characters), used for type detection and stored.
+    #[schema(
+        pattern = r"^(?![/\\])(?![\x00-\x7f]:)(?!(.*[/\\])?\.\.([/\\]|$))[^\x00-\x1f\x7f-\x9f]{1,4096}$"
+    )]
     pub(crate) file_path: Option<String>,
     /// `rich` (default) or `lightweight`.
+    #[schema(pattern = r"^(rich|lightweight)$")]
     pub(crate) stamp_type: Option<String>,
-    /// `utf8` (default) or `base64`.
+    /// `utf8` (default) or `base64` (then `content` must be canonical, padded base64).
+    #[schema(pattern = r"^(utf8|utf-8|base64)$")]
     pub(crate) content_encoding: Option<String>,
     /// Client metadata, a JSON object.
     #[schema(value_type = Option<Object>)]
     pub(crate) metadata: Option<serde_json::Value>,
     /// Client operation id.
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,255}$")]
     pub(crate) op_id: Option<String>,
 }
 
@@ -98,7 +107,7 @@ pub(crate) fn prepare(
         .transpose()?
         .unwrap_or_default();
     if let Some(op) = &body.op_id {
-        if op.is_empty() || op.len() > MAX_OP_ID || op.chars().any(char::is_control) {
+        if op.is_empty() || op.chars().count() > MAX_OP_ID || op.chars().any(char::is_control) {
             return Err(ApiError::bad_request(
                 "INVALID_OP_ID",
                 "op_id must be 1-255 characters without control characters",
@@ -208,8 +217,8 @@ fn data(r: StampResult, base64: bool, log: Option<LogData>) -> StampData {
 
 /// `POST /stamp`.
 #[utoipa::path(post, path = "/stamp", request_body = StampBody,
-    responses((status = 201, description = "new stamp"), (status = 200, description = "already stamped: the first stamp"),
-              (status = 400, description = "malformed"), (status = 401), (status = 403), (status = 413), (status = 415), (status = 429), (status = 503)))]
+    responses((status = 201, description = "new stamp", body = StampData), (status = 200, description = "already stamped: the first stamp", body = StampData),
+              (status = 400, description = "malformed"), (status = 401), (status = 403), (status = 413), (status = 415), (status = 422, description = "INVALID_METADATA: metadata is not a JSON object"), (status = 429), (status = 503)))]
 pub(crate) async fn stamp(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,

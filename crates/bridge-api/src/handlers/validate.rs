@@ -18,9 +18,13 @@ use crate::middleware::Principal;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ValidateBody {
+    #[schema(min_length = 1)]
     content: String,
+    #[schema(pattern = r"^[a-zA-Z0-9_.-]{1,255}$")]
     namespace: Option<String>,
+    #[schema(pattern = r"^(blake3:)?[0-9a-f]{64}$")]
     expected_hash: Option<String>,
+    #[schema(pattern = r"^(utf8|utf-8|base64)$")]
     content_encoding: Option<String>,
 }
 
@@ -54,7 +58,7 @@ pub(crate) struct ValidateData {
 
 /// `POST /validate`.
 #[utoipa::path(post, path = "/validate", request_body = ValidateBody,
-    responses((status = 200, description = "validation result (also for unstamped or tampered content)"), (status = 400), (status = 413)))]
+    responses((status = 200, description = "validation result (also for unstamped or tampered content)", body = ValidateData), (status = 400), (status = 413)))]
 pub(crate) async fn validate(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,

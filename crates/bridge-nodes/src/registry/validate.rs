@@ -68,6 +68,42 @@ pub fn check_node_id(id: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// The endpoint URLs a node may register, exactly as the OpenAPI document's pattern says:
+/// `^(https?|wss?|grpcs?|tcp|unix)://<host>(:<port 0-65535>)?(/<path>)?$`, the host of
+/// letters, digits and `._~-` (a name or an IPv4 address), the path of URL characters. Checked
+/// by hand beside `url::Url::parse`: WHATWG parsing accepts far more (opaque hosts of almost
+/// any character) than a client should put in a registry.
+fn endpoint_url(u: &str) -> bool {
+    let Some((scheme, rest)) = u.split_once("://") else {
+        return false;
+    };
+    if !["http", "https", "ws", "wss", "grpc", "grpcs", "tcp", "unix"].contains(&scheme) {
+        return false;
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b));
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| n <= 65535)
+    });
+    let path_ok = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._~!$&'()*+,;=:@%/-".contains(&b));
+    host_ok && port_ok && path_ok
+}
+
 impl Registration {
     /// Checks every field; `node_types` are the contract's.
     pub fn check(&self, node_types: &[String]) -> Result<(), Invalid> {
@@ -97,7 +133,8 @@ impl Registration {
             ));
         }
         for c in &self.capabilities {
-            if c.is_empty() || c.len() > MAX_TEXT || c.chars().any(char::is_control) {
+            // Characters, as JSON Schema's maxLength counts them (the OpenAPI document).
+            if c.is_empty() || c.chars().count() > MAX_TEXT || c.chars().any(char::is_control) {
                 return Err(invalid(
                     "capabilities",
                     "each must be 1-128 characters without control characters",
@@ -116,9 +153,10 @@ impl Registration {
         for (name, url) in endpoints {
             let ok = url.as_str().is_some_and(|u| {
                 u.len() <= MAX_URL
-                    && url::Url::parse(u).is_ok_and(|p| p.has_host() || p.scheme() == "unix")
+                    && endpoint_url(u)
+                    && url::Url::parse(u).is_ok_and(|p| p.has_host())
             });
-            if name.is_empty() || name.len() > MAX_TEXT || !ok {
+            if name.is_empty() || name.chars().count() > MAX_TEXT || !ok {
                 return Err(invalid(
                     "endpoints",
                     format!("{name:?} must map to an absolute URL (at most {MAX_URL} bytes)"),

@@ -17,15 +17,27 @@ async fn hash_accepts_raw_multipart_and_json() {
     assert_eq!(r.data()["file_size"], data.len());
     assert_eq!(r.data()["content_type"], "application/pdf");
 
-    let form = reqwest::multipart::Form::new()
-        .text("note", "ignored")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(data.clone()).file_name("doc.pdf"),
-        );
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(data.clone()).file_name("doc.pdf"),
+    );
     let r = s.post_multipart("/hash", form).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.data()["file_hash"], want.as_str());
+    // Only `file`, as the OpenAPI document says: another field, before or after it, is a
+    // mistake the client hears of.
+    for form in [
+        reqwest::multipart::Form::new()
+            .text("note", "x")
+            .part("file", reqwest::multipart::Part::bytes(data.clone())),
+        reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(data.clone()))
+            .text("note", "x"),
+    ] {
+        s.post_multipart("/hash", form)
+            .await
+            .assert_error(400, "UNKNOWN_FIELD");
+    }
 
     let r = s.post("/hash", &json!({"content": "hello"})).await;
     assert_eq!(
@@ -33,10 +45,10 @@ async fn hash_accepts_raw_multipart_and_json() {
         blake3::hash(b"hello").to_hex().as_str()
     );
 
-    let form = reqwest::multipart::Form::new().text("other", "x");
-    s.post_multipart("/hash", form)
+    // No part at all: not a multipart body.
+    s.post_multipart("/hash", reqwest::multipart::Form::new())
         .await
-        .assert_error(400, "MISSING_FIELD");
+        .assert_error(400, "INVALID_MULTIPART");
 }
 
 #[tokio::test]

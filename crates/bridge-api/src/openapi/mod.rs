@@ -1,4 +1,7 @@
-//! The OpenAPI 3 document of the API (`GET /openapi.json`), generated from the handlers.
+//! The OpenAPI 3.1 document of the API (`GET /openapi.json`), generated from the handlers'
+//! annotations, then completed with what is the same for every route (`wire`).
+
+mod wire;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -42,5 +45,12 @@ impl utoipa::Modify for ApiKeyScheme {
 /// `GET /openapi.json`.
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "this document")))]
 pub(crate) async fn openapi_json(State(_app): State<App>) -> Response {
-    Json(ApiDoc::openapi()).into_response()
+    Json(document()).into_response()
+}
+
+/// The document as served.
+pub(crate) fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    wire::describe_the_wire(&mut doc);
+    doc
 }
