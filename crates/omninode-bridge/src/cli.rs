@@ -237,6 +237,10 @@ pub(crate) struct KeyArgs {
     /// Benchmark anchor only: make unsigned stamps, as before signing existed.
     #[arg(long, env = "ONEX_NO_SIGN", hide = true)]
     pub(crate) no_sign: bool,
+    /// Benchmark anchor only: sign stamps but keep no transparency log (what signing alone
+    /// costs, beside `--no-sign`).
+    #[arg(long, env = "ONEX_NO_LOG", hide = true)]
+    pub(crate) no_log: bool,
 }
 
 #[derive(Debug, Args)]

@@ -106,8 +106,12 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
         "contracts loaded"
     );
     let keys = super::keys::service_keys(&args.keys, &args.store.data_dir)?;
-    // The unsigned benchmark anchor is unlogged too (SPEC §9's anchor).
-    let log = (!args.keys.no_sign).then(|| keys.log.clone());
+    // The unsigned benchmark anchor is unlogged too (SPEC §9's anchor); `--no-log` measures
+    // signing alone.
+    let log = (!args.keys.no_sign && !args.keys.no_log).then(|| keys.log.clone());
+    if args.keys.no_log {
+        tracing::warn!("--no-log: new stamps are not logged (a benchmark anchor, not for use)");
+    }
     let metrics = Arc::new(Metrics::new());
     let store: Arc<dyn Store> = Arc::new(Observed::new(
         open_store(&args.store, log).await?,
