@@ -13,7 +13,6 @@
 //! generated); `OMNINODE_BENCH_LOG_ORIGIN` the log's origin. It writes `stamp-ids.txt` (a sample
 //! of stamp ids) and `tile-paths.txt` (every full tile's path) beside the database.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bridge_core::hash::hash_bytes;
-use bridge_core::tlog::{self, Fetched, LogSigner, LogVerifier, Recorder, TilePath, TlogProof};
+use bridge_core::tlog::{self, LogSigner, LogVerifier, TilePath, TlogProof};
+use bridge_store::log::{with_hashes, Dyn};
 use bridge_store::{EventRow, SqliteStore, StampOutcome, StampRecord, StampWrite, Store};
 use chrono::Utc;
 use uuid::Uuid;
@@ -169,18 +169,15 @@ fn dir_mib(dir: &Path) -> f64 {
         / (1 << 20) as f64
 }
 
-/// The proof of `index` against the newest checkpoint, as the API serves it: which stored
-/// hashes `prove_record` reads, one query for them, then the proof.
+/// The proof of `index` against the newest checkpoint, read as the API reads it.
 async fn serve_proof(store: &SqliteStore, index: u64) -> TlogProof {
     let cp = store.log_checkpoint().await.unwrap().expect("a checkpoint");
-    let rec = Recorder::default();
-    tlog::prove_record(cp.size, index, &rec).unwrap();
-    let indexes = rec.into_indexes();
-    let hashes = store.log_hashes(&indexes).await.unwrap();
-    let fetched = Fetched(indexes.into_iter().zip(hashes).collect::<HashMap<_, _>>());
+    let path = with_hashes(store, |r| tlog::prove_record(cp.size, index, &Dyn(r)))
+        .await
+        .unwrap();
     TlogProof {
         index,
-        path: tlog::prove_record(cp.size, index, &fetched).unwrap(),
+        path,
         checkpoint: cp.note,
     }
 }

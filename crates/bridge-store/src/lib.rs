@@ -8,7 +8,7 @@
 mod batch;
 mod database_url;
 mod error;
-mod log;
+pub mod log;
 mod model;
 mod observed;
 pub mod postgres;

@@ -1,6 +1,6 @@
 //! What both backends share about the transparency log's stored hashes.
 
-use bridge_core::tlog::Hash;
+use bridge_core::tlog::{Fetched, Hash, HashReader, Recorder, TreeError};
 
 use crate::{Result, StoreError};
 
@@ -38,3 +38,31 @@ pub(crate) const SQLITE_SELECT: &str =
 
 /// PostgreSQL: the hashes at `indexes` in one statement.
 pub(crate) const POSTGRES_SELECT: &str = "SELECT id, hash FROM log_hashes WHERE id = ANY($1)";
+
+/// Runs a tree operation (a proof, a tile's data) over the stored hashes it reads: once to
+/// learn which (answering zeros), one query for exactly those, then again on them. The one
+/// way the API and the benches read the tree.
+pub async fn with_hashes<T>(
+    store: &dyn crate::Store,
+    op: impl Fn(&dyn HashReader) -> std::result::Result<T, TreeError>,
+) -> Result<T> {
+    let corrupt = |e: TreeError| StoreError::Corrupt {
+        column: "log_hashes",
+        message: e.to_string(),
+    };
+    let rec = Recorder::default();
+    op(&rec).map_err(corrupt)?;
+    let indexes = rec.into_indexes();
+    let hashes = store.log_hashes(&indexes).await?;
+    let fetched = Fetched(indexes.into_iter().zip(hashes).collect());
+    op(&fetched).map_err(corrupt)
+}
+
+/// A `&dyn HashReader` as a `HashReader` (`tlog_tiles`' functions take one by `impl`).
+pub struct Dyn<'a>(pub &'a dyn HashReader);
+
+impl HashReader for Dyn<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> std::result::Result<Vec<Hash>, TreeError> {
+        self.0.read_hashes(indexes)
+    }
+}

@@ -2,12 +2,11 @@
 //! verifier key, hash tiles and entry bundles, and a stamp's `c2sp.org/tlog-proof@v1`.
 //! Public like `/health`: entries hold namespace, path and hash, never content.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use bridge_core::tlog::{self, Fetched, Recorder, Tile, TilePath, TlogProof, TILE_HEIGHT};
+use bridge_core::tlog::{self, Tile, TilePath, TlogProof, TILE_HEIGHT};
+use bridge_store::log::{with_hashes, Dyn};
 use bridge_store::LogCheckpoint;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -53,33 +52,15 @@ async fn latest(app: &App) -> Result<Option<LogCheckpoint>, ApiError> {
     Ok(app.store().log_checkpoint().await?)
 }
 
-/// Reads what `op` reads from the stored hashes (two passes: which ones, then with them).
-async fn with_hashes<T>(
-    app: &App,
-    op: impl Fn(&dyn tlog::HashReader) -> Result<T, tlog::TreeError>,
-) -> Result<T, ApiError> {
-    let rec = Recorder::default();
-    op(&rec).map_err(|e| ApiError::internal(&e))?;
-    let indexes = rec.into_indexes();
-    let hashes = app.store().log_hashes(&indexes).await?;
-    let fetched = Fetched(indexes.into_iter().zip(hashes).collect::<HashMap<_, _>>());
-    op(&fetched).map_err(|e| ApiError::internal(&e))
-}
-
-struct Dyn<'a>(&'a dyn tlog::HashReader);
-
-impl tlog::HashReader for Dyn<'_> {
-    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tlog::Hash>, tlog::TreeError> {
-        self.0.read_hashes(indexes)
-    }
-}
-
 /// The proof of the entry at `index` against the newest checkpoint.
 pub(crate) async fn proof_of(app: &App, index: u64) -> Result<LogData, ApiError> {
     let cp = latest(app)
         .await?
         .ok_or_else(|| ApiError::unavailable("LOG_UNAVAILABLE", "the log has no checkpoint yet"))?;
-    let path = with_hashes(app, |r| tlog::prove_record(cp.size, index, &Dyn(r))).await?;
+    let path = with_hashes(app.store().as_ref(), |r| {
+        tlog::prove_record(cp.size, index, &Dyn(r))
+    })
+    .await?;
     let proof = TlogProof {
         index,
         path,
@@ -148,7 +129,7 @@ pub(crate) async fn tile(
         Some(l) => {
             let width = u32::try_from(tp.width()).expect("at most 256");
             let t = Tile::new(TILE_HEIGHT, l, tp.index, width, false);
-            with_hashes(&app, |r| t.read_data(&Dyn(r))).await?
+            with_hashes(app.store().as_ref(), |r| t.read_data(&Dyn(r))).await?
         }
         None => {
             let start = tp.index * 256;

@@ -10,18 +10,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::helpers::bin;
+use crate::helpers::{bin, python};
 
 /// Files of each kind.
 const PER_KIND: usize = 10;
 /// Candidates larger than this are passed over (the test stays quick).
 const MAX_SIZE: u64 = 256 * 1024;
-
-fn python() -> PathBuf {
-    std::env::var_os("OMNINODE_TEST_PYTHON")
-        .map(PathBuf::from)
-        .expect("OMNINODE_TEST_PYTHON is not set: run ./scripts/test, which makes the venv")
-}
 
 /// How a kind's parser is asked: the Python checker (one call for many files, a digest of
 /// the parse each), or a command whose exit status says whether the file parses.
@@ -261,9 +255,7 @@ fn real_files_still_parse_the_same_when_stamped() {
             kind.name,
             String::from_utf8_lossy(&o.stderr)
         );
-        for (((src, copy, before), after), _) in
-            picked.iter().zip(parse(kind.parser, &copies)).zip(0..)
-        {
+        for ((src, copy, before), after) in picked.iter().zip(parse(kind.parser, &copies)) {
             let stamped = std::fs::read(copy).unwrap();
             assert!(
                 stamped

@@ -11,6 +11,13 @@ pub(crate) fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_omninode-bridge")
 }
 
+/// The test venv's Python (scripts/python-tools, made by scripts/test).
+pub(crate) fn python() -> std::path::PathBuf {
+    std::env::var_os("OMNINODE_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .expect("OMNINODE_TEST_PYTHON is not set: run ./scripts/test, which makes the venv")
+}
+
 /// Whether the suite runs against PostgreSQL (`OMNINODE_TEST_BACKEND=postgres`, set by
 /// `scripts/test` for its second pass) rather than the embedded store.
 pub(crate) fn on_postgres() -> bool {

@@ -7,13 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::helpers::{bin, write_file};
-
-fn python() -> PathBuf {
-    std::env::var_os("OMNINODE_TEST_PYTHON")
-        .map(PathBuf::from)
-        .expect("OMNINODE_TEST_PYTHON is not set: run ./scripts/test, which makes the venv")
-}
+use crate::helpers::{bin, python, write_file};
 
 /// Runs a Python snippet on files; its stdout.
 fn py(script: &str, args: &[&Path]) -> String {
