@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bridge_core::topics::TopicSpec;
-use bridge_events::admin::{client_config, ensure_topics};
-use bridge_events::{Relay, RelayConfig};
+use bridge_events::admin::ensure_topics;
+use bridge_events::{KafkaConnection, Relay, RelayConfig};
 use bridge_store::{EventRow, SqliteStore, StampRecord, StampWrite, Store};
 use chrono::Utc;
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -90,7 +90,7 @@ fn spec(name: &str) -> TopicSpec {
     }
 }
 
-async fn relay_rate(brokers: &str, topic: &str) -> f64 {
+async fn relay_rate(kafka: &KafkaConnection, topic: &str) -> f64 {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).await.unwrap());
     for w in writes(topic) {
@@ -99,8 +99,8 @@ async fn relay_rate(brokers: &str, topic: &str) -> f64 {
     let total = store.pending_events().await.unwrap();
     assert_eq!(total as usize, STAMPS * EVENTS_PER_STAMP);
     let topics = vec![spec(topic), spec(&format!("{topic}.dlq"))];
-    ensure_topics(brokers, &topics).await.unwrap();
-    let relay = Relay::new(store.clone(), RelayConfig::new(brokers), topics);
+    ensure_topics(kafka, &topics).await.unwrap();
+    let relay = Relay::new(store.clone(), RelayConfig::new(kafka.clone()), topics);
     let stop = tokio_util::sync::CancellationToken::new();
     let stop_rx = stop.clone();
     let started = Instant::now();
@@ -114,9 +114,9 @@ async fn relay_rate(brokers: &str, topic: &str) -> f64 {
     rate
 }
 
-async fn raw_rate(brokers: &str, topic: &str) -> f64 {
-    ensure_topics(brokers, &[spec(topic)]).await.unwrap();
-    let mut c = client_config(brokers);
+async fn raw_rate(kafka: &KafkaConnection, topic: &str) -> f64 {
+    ensure_topics(kafka, &[spec(topic)]).await.unwrap();
+    let mut c = kafka.client_config();
     c.set("enable.idempotence", "true")
         .set("acks", "all")
         .set("linger.ms", "2");
@@ -151,6 +151,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let brokers = KafkaConnection::plaintext(brokers);
     rt.block_on(async {
         let run = Uuid::new_v4().simple().to_string();
         let raw = raw_rate(&brokers, &format!("bench-raw-{run}")).await;

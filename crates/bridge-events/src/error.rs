@@ -9,6 +9,14 @@ pub enum EventsError {
     /// The client could not be created or the broker refused a request.
     #[error("kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    /// The brokers could not be reached, and librdkafka said why.
+    #[error("kafka: {error} (last broker error: {cause})")]
+    Unreachable {
+        /// What failed.
+        error: String,
+        /// librdkafka's reason (no credentials in it).
+        cause: String,
+    },
     /// A topic could not be created.
     #[error("cannot create topic {topic}: {reason}")]
     CreateTopic {

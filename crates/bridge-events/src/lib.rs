@@ -5,12 +5,14 @@
 
 pub mod admin;
 pub mod codegen;
+pub mod connection;
 mod error;
 pub mod monitor;
 pub mod publish;
 pub mod relay;
 pub mod source;
 
+pub use connection::{KafkaConnection, Password, SaslMechanism, SecurityProtocol};
 pub use error::{EventsError, Result};
 pub use relay::{Relay, RelayConfig, RelayStats};
 pub use source::{KafkaSource, LogSource, Source, SourceError, Sourced, StampEvent};

@@ -18,7 +18,8 @@ use rdkafka::Message;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::admin::{client_config, ensure_topics};
+use crate::admin::ensure_topics;
+use crate::connection::{KafkaConnection, Reporting};
 use crate::Result;
 
 /// Where alerts go.
@@ -27,8 +28,8 @@ pub const ALERTS_TOPIC: &str = "omninode_system_alerts";
 /// Monitor settings.
 #[derive(Debug, Clone)]
 pub struct MonitorConfig {
-    /// Bootstrap servers.
-    pub brokers: String,
+    /// The brokers and how to reach them.
+    pub kafka: KafkaConnection,
     /// The deployment's topic prefix (`--env`): its `<env>.….dlq` topics are watched.
     pub env: String,
     /// DLQ messages that trigger the alert.
@@ -102,7 +103,7 @@ impl DlqMonitor {
 
     async fn watch(&self, stop: &CancellationToken) -> Result<()> {
         ensure_topics(
-            &self.config.brokers,
+            &self.config.kafka,
             &[TopicSpec {
                 name: ALERTS_TOPIC.into(),
                 partitions: 1,
@@ -111,7 +112,7 @@ impl DlqMonitor {
             }],
         )
         .await?;
-        let mut c = client_config(&self.config.brokers);
+        let mut c = self.config.kafka.client_config();
         c.set(
             "group.id",
             format!("omninode-bridge-dlq-monitor-{}", self.config.env),
@@ -119,16 +120,18 @@ impl DlqMonitor {
         .set("auto.offset.reset", "earliest")
         // Regex subscriptions find new DLQ topics at each metadata refresh.
         .set("topic.metadata.refresh.interval.ms", "1000");
-        let consumer: StreamConsumer = c.create()?;
+        let consumer: StreamConsumer<Reporting> =
+            c.create_with_context(self.config.kafka.context())?;
         let pattern = format!(
             "^(omninode_codegen_dlq_.*|{}\\..*\\.dlq|omninode_codegen_status_session_v1\\.dlq)$",
             // `--env` is [A-Za-z0-9_-] (checked at start): literal in a regex.
             self.config.env
         );
         consumer.subscribe(&[pattern.as_str()])?;
-        let mut p = client_config(&self.config.brokers);
+        let mut p = self.config.kafka.client_config();
         p.set("acks", "all");
-        let producer: FutureProducer = p.create()?;
+        let producer: FutureProducer<Reporting> =
+            p.create_with_context(self.config.kafka.context())?;
         loop {
             let message = tokio::select! {
                 m = consumer.recv() => m?,
@@ -144,7 +147,7 @@ impl DlqMonitor {
 
     /// Publishes the threshold alert (once per crossing; a failed send is logged, not retried:
     /// the metric still shows the count).
-    async fn alert(&self, producer: &FutureProducer, total: u64) {
+    async fn alert(&self, producer: &FutureProducer<Reporting>, total: u64) {
         let payload = DlqThresholdExceeded {
             alert: EventType::DlqThresholdExceeded.as_str().into(),
             env: self.config.env.clone(),

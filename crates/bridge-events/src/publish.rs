@@ -10,8 +10,9 @@ use chrono::Utc;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use uuid::Uuid;
 
-use crate::admin::{client_config, ensure_topics};
+use crate::admin::ensure_topics;
 use crate::codegen::CodegenTopic;
+use crate::connection::{KafkaConnection, Reporting};
 use crate::{EventsError, Result};
 
 /// What happened to the event.
@@ -38,11 +39,15 @@ pub enum Published {
 }
 
 /// Validates `raw` (the payload text) for `topic` and sends it (or its dead letter).
-pub async fn publish(brokers: &str, topic: &CodegenTopic, raw: &str) -> Result<Published> {
-    ensure_topics(brokers, &specs(topic)).await?;
-    let mut config = client_config(brokers);
+pub async fn publish(
+    kafka: &KafkaConnection,
+    topic: &CodegenTopic,
+    raw: &str,
+) -> Result<Published> {
+    ensure_topics(kafka, &specs(topic)).await?;
+    let mut config = kafka.client_config();
     config.set("enable.idempotence", "true").set("acks", "all");
-    let producer: FutureProducer = config.create()?;
+    let producer: FutureProducer<Reporting> = config.create_with_context(kafka.context())?;
     let checked = serde_json::from_str::<serde_json::Value>(raw)
         .map_err(|e| format!("not JSON: {e}"))
         .and_then(|v| topic.validate(&v).map(|keys| (v, keys)).map_err(|e| e.0));
@@ -95,7 +100,12 @@ fn specs(topic: &CodegenTopic) -> Vec<TopicSpec> {
     vec![main, dlq]
 }
 
-async fn send(p: &FutureProducer, topic: &str, key: &str, payload: &str) -> Result<(i32, i64)> {
+async fn send(
+    p: &FutureProducer<Reporting>,
+    topic: &str,
+    key: &str,
+    payload: &str,
+) -> Result<(i32, i64)> {
     let record = FutureRecord::to(topic).key(key).payload(payload);
     match p.send(record, Duration::from_secs(10)).await {
         Ok(d) => Ok((d.partition, d.offset)),

@@ -16,16 +16,20 @@ use bridge_core::topics::{dlq_of, TopicSpec};
 use bridge_store::{Delivery, OutboxRow, Store};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+
+use crate::connection::{KafkaConnection, Reporting};
 use tokio_util::sync::CancellationToken;
 
-use crate::admin::{client_config, ensure_topics};
+use crate::admin::ensure_topics;
+
+type Producer = FutureProducer<Reporting>;
 use crate::Result;
 
 /// Relay settings.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
-    /// Bootstrap servers.
-    pub brokers: String,
+    /// The brokers and how to reach them.
+    pub kafka: KafkaConnection,
     /// Rows claimed per round.
     pub batch: u32,
     /// How long a claim keeps other relays off the rows.
@@ -54,10 +58,10 @@ impl RelayConfig {
     /// Largest event sent; a larger one is dead-lettered (bytes).
     pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 1_000_000;
 
-    /// Defaults for `brokers`.
-    pub fn new(brokers: impl Into<String>) -> Self {
+    /// Defaults for `kafka`.
+    pub fn new(kafka: KafkaConnection) -> Self {
         Self {
-            brokers: brokers.into(),
+            kafka,
             batch: 500,
             lease: Duration::from_millis(Self::DEFAULT_LEASE_MS),
             message_timeout: Duration::from_millis(Self::DEFAULT_MESSAGE_TIMEOUT_MS),
@@ -141,8 +145,8 @@ impl Relay {
         self.stats.clone()
     }
 
-    fn producer(&self) -> Result<FutureProducer> {
-        let mut c = client_config(&self.config.brokers);
+    fn producer(&self) -> Result<Producer> {
+        let mut c = self.config.kafka.client_config();
         c.set("enable.idempotence", "true")
             .set("acks", "all")
             .set(
@@ -150,13 +154,13 @@ impl Relay {
                 self.config.message_timeout.as_millis().to_string(),
             )
             .set("linger.ms", "2");
-        Ok(c.create()?)
+        Ok(c.create_with_context(self.config.kafka.context())?)
     }
 
     /// Runs until `stop` turns true, then relays what is already claimable once more (bounded
     /// by the message timeout) and returns.
     pub async fn run(self, stop: CancellationToken) {
-        let mut producer: Option<FutureProducer> = None;
+        let mut producer: Option<Producer> = None;
         let mut backoff = Duration::from_millis(100);
         loop {
             let stopping = stop.is_cancelled();
@@ -187,15 +191,15 @@ impl Relay {
     }
 
     /// One claim-send-settle round; the number of rows handled.
-    async fn round(
-        &self,
-        producer: &mut Option<FutureProducer>,
-    ) -> std::result::Result<usize, String> {
+    async fn round(&self, producer: &mut Option<Producer>) -> std::result::Result<usize, String> {
         if producer.is_none() {
-            ensure_topics(&self.config.brokers, &self.topics)
+            ensure_topics(&self.config.kafka, &self.topics)
                 .await
-                .map_err(|e| e.to_string())?;
-            *producer = Some(self.producer().map_err(|e| e.to_string())?);
+                .map_err(|e| self.with_cause(e.to_string()))?;
+            *producer = Some(
+                self.producer()
+                    .map_err(|e| self.with_cause(e.to_string()))?,
+            );
         }
         let p = producer.as_ref().expect("set above");
         let rows = self
@@ -245,15 +249,27 @@ impl Relay {
             .map_err(|e| e.to_string())?;
         match broken {
             // Rebuild the producer (it may be wedged) and back off.
-            Some(e) => Err(e),
+            Some(e) => Err(self.with_cause(e)),
             None => {
                 self.stats.connected.store(true, Ordering::Relaxed);
+                self.config.kafka.errors().clear();
                 Ok(rows.len())
             }
         }
     }
 
-    async fn send(&self, p: &FutureProducer, row: &OutboxRow) -> Sent {
+    /// `error` with what the brokers' side last reported, when that says more than a timeout
+    /// (a refused certificate, failed authentication).
+    fn with_cause(&self, error: String) -> String {
+        match self.config.kafka.errors().last() {
+            Some(cause) if !error.contains(&cause) => {
+                format!("{error} (last broker error: {cause})")
+            }
+            _ => error,
+        }
+    }
+
+    async fn send(&self, p: &Producer, row: &OutboxRow) -> Sent {
         let Some(topic) = &row.topic else {
             return Sent::Permanent(format!("no topic for event type {}", row.event_type));
         };
@@ -269,7 +285,7 @@ impl Relay {
 
     /// Sends `row` with `reason` to its dead-letter topic; the row is `failed` either way, but
     /// only counted as dead-lettered once the broker confirmed.
-    async fn dead_letter(&self, p: &FutureProducer, row: &OutboxRow, reason: &str) -> Delivery {
+    async fn dead_letter(&self, p: &Producer, row: &OutboxRow, reason: &str) -> Delivery {
         let Some(topic) = &row.topic else {
             return Delivery::Failed(reason.to_owned());
         };
@@ -296,7 +312,7 @@ impl Relay {
     }
 }
 
-async fn deliver(p: &FutureProducer, topic: &str, row: &OutboxRow, payload: &str) -> Sent {
+async fn deliver(p: &Producer, topic: &str, row: &OutboxRow, payload: &str) -> Sent {
     let id = row.event_id.to_string();
     let headers = OwnedHeaders::new().insert(Header {
         key: "event_id",

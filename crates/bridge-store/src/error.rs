@@ -34,12 +34,13 @@ pub enum StoreError {
         /// What was wrong.
         message: String,
     },
-    /// Any other database error.
+    /// Any other database error. (Not a `#[source]`: the message already holds it, and a
+    /// cause chain would print it twice, or three times with the driver's own source.)
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    Database(sqlx::Error),
     /// An error of the SQLite writer's direct connection.
     #[error("database error: {0}")]
-    Sqlite(#[source] rusqlite::Error),
+    Sqlite(rusqlite::Error),
 }
 
 impl From<rusqlite::Error> for StoreError {

@@ -887,7 +887,12 @@ mod postgres {
         )
         .await
         .unwrap();
-        let name = url.rsplit('/').next().unwrap().to_owned();
+        // The path's last segment (the URL carries TLS settings in its query).
+        let name = url::Url::parse(&url)
+            .unwrap()
+            .path()
+            .trim_start_matches('/')
+            .to_owned();
         sqlx::Executor::execute(
             &mut admin,
             format!("DROP DATABASE {name} WITH (FORCE)").as_str(),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use bridge_api::{ApiKey, RateLimit, DEFAULT_MAX_CONTENT_BYTES, DEFAULT_MAX_UPLOAD_BYTES};
 use bridge_events::monitor::MonitorConfig;
-use bridge_events::RelayConfig;
+use bridge_events::{KafkaConnection, Password, RelayConfig, SaslMechanism, SecurityProtocol};
 use bridge_store::{DatabaseUrl, PgOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -83,9 +83,8 @@ pub(crate) enum EventsCommand {
         topic: String,
         /// The payload.
         file: PathBuf,
-        /// Kafka bootstrap servers (comma-separated).
-        #[arg(long, env = "KAFKA_BROKERS")]
-        kafka_brokers: String,
+        #[command(flatten)]
+        kafka: KafkaArgs,
     },
 }
 
@@ -100,9 +99,8 @@ pub(crate) enum TopicsCommand {
 /// Where the topics go.
 #[derive(Debug, Args)]
 pub(crate) struct TopicsArgs {
-    /// Kafka bootstrap servers (comma-separated).
-    #[arg(long, env = "KAFKA_BROKERS")]
-    pub(crate) kafka_brokers: String,
+    #[command(flatten)]
+    pub(crate) kafka: KafkaArgs,
     /// Prefix of event topic names.
     #[arg(long = "env", env = "ONEX_ENV", default_value = "dev")]
     pub(crate) environment: String,
@@ -148,11 +146,17 @@ pub(crate) struct ServeArgs {
     /// HTTP listen address.
     #[arg(long, env = "ONEX_BIND", default_value = "127.0.0.1:8053")]
     pub(crate) bind: SocketAddr,
+    /// PEM certificate chain of the HTTPS listener (with --tls-key; reloaded on SIGHUP).
+    #[arg(long, env = "ONEX_TLS_CERT", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, RSA or EC) of the HTTPS listener.
+    #[arg(long, env = "ONEX_TLS_KEY", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) store: StoreArgs,
-    /// Kafka bootstrap servers (comma-separated); unset → events stay in the local event log.
-    #[arg(long, env = "KAFKA_BROKERS")]
-    pub(crate) kafka_brokers: Option<String>,
+    /// Kafka (unset brokers → events stay in the local event log).
+    #[command(flatten)]
+    pub(crate) kafka: KafkaArgs,
     /// Kafka: how long a send may wait for the broker before it fails and is retried (ms).
     #[arg(long, env = "ONEX_KAFKA_MESSAGE_TIMEOUT_MS", default_value_t = RelayConfig::DEFAULT_MESSAGE_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(100..=300_000))]
     pub(crate) kafka_message_timeout_ms: u64,
@@ -211,6 +215,61 @@ pub(crate) struct ServeArgs {
     pub(crate) allow_unauthenticated: bool,
     #[command(flatten)]
     pub(crate) keys: KeyArgs,
+}
+
+/// How the Kafka clients reach the brokers (SPEC §12), for `serve`, `topics` and `events`.
+#[derive(Debug, Args)]
+pub(crate) struct KafkaArgs {
+    /// Kafka bootstrap servers (comma-separated).
+    #[arg(long, env = "KAFKA_BROKERS")]
+    pub(crate) kafka_brokers: Option<String>,
+    /// Kafka: plaintext, ssl, sasl_plaintext or sasl_ssl.
+    #[arg(long, env = "ONEX_KAFKA_SECURITY_PROTOCOL", default_value = "plaintext", value_parser = clap::value_parser!(SecurityProtocol))]
+    pub(crate) kafka_security_protocol: SecurityProtocol,
+    /// Kafka SASL: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (credentials from KAFKA_USERNAME and
+    /// KAFKA_PASSWORD).
+    #[arg(long, env = "ONEX_KAFKA_SASL_MECHANISM", value_parser = clap::value_parser!(SaslMechanism))]
+    pub(crate) kafka_sasl_mechanism: Option<SaslMechanism>,
+    /// Kafka: PEM file of the CA that signed the brokers' certificates (default: the system's).
+    #[arg(long, env = "ONEX_KAFKA_CA")]
+    pub(crate) kafka_ca: Option<PathBuf>,
+    /// Kafka SASL user.
+    #[arg(long, env = "KAFKA_USERNAME")]
+    pub(crate) kafka_username: Option<String>,
+    /// Kafka SASL password: set KAFKA_PASSWORD (a flag would show in the process list).
+    #[arg(long, env = "KAFKA_PASSWORD", hide_env_values = true, hide = true)]
+    pub(crate) kafka_password: Option<Password>,
+}
+
+impl KafkaArgs {
+    /// The checked connection, or `None` without brokers.
+    pub(crate) fn connection(&self) -> anyhow::Result<Option<KafkaConnection>> {
+        let Some(brokers) = &self.kafka_brokers else {
+            if self.kafka_security_protocol != SecurityProtocol::Plaintext
+                || self.kafka_sasl_mechanism.is_some()
+                || self.kafka_ca.is_some()
+            {
+                anyhow::bail!(
+                    "Kafka settings are given but --kafka-brokers (KAFKA_BROKERS) is not"
+                );
+            }
+            return Ok(None);
+        };
+        Ok(Some(KafkaConnection::new(
+            brokers.clone(),
+            self.kafka_security_protocol,
+            self.kafka_sasl_mechanism,
+            self.kafka_username.clone(),
+            self.kafka_password.clone(),
+            self.kafka_ca.clone(),
+        )?))
+    }
+
+    /// The connection of a command that needs the brokers.
+    pub(crate) fn required(&self) -> anyhow::Result<KafkaConnection> {
+        self.connection()?
+            .ok_or_else(|| anyhow::anyhow!("--kafka-brokers (KAFKA_BROKERS) is required"))
+    }
 }
 
 /// The stamp and log keys (SPEC §11).
@@ -383,6 +442,29 @@ mod tests {
         assert!(!shown.contains("pw-Secret-42"), "{shown}");
         assert!(!shown.contains("key-Secret-0123"), "{shown}");
         assert!(shown.contains("app:***@db:5432/bridge"), "{shown}");
+        let kafka = Cli::try_parse_from([
+            "x",
+            "serve",
+            "--kafka-brokers",
+            "b:9093",
+            "--kafka-security-protocol",
+            "sasl_ssl",
+            "--kafka-sasl-mechanism",
+            "SCRAM-SHA-256",
+            "--kafka-username",
+            "svc",
+            "--kafka-password",
+            "kpw-Secret-77",
+        ])
+        .unwrap();
+        let Command::Serve(s) = &kafka.command else {
+            panic!("serve")
+        };
+        let connection = s.kafka.connection().unwrap().unwrap();
+        for shown in [format!("{kafka:?}"), format!("{connection:?}")] {
+            assert!(!shown.contains("kpw-Secret-77"), "{shown}");
+            assert!(shown.contains("svc"), "{shown}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod keyfiles;
 mod logging;
 mod sumline;
 mod supervisor;
+mod tls;
 
 use std::process::ExitCode;
 

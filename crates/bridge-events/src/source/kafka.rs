@@ -20,15 +20,25 @@ use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, Stream
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use super::{Source, SourceError, Sourced, StampEvent};
-use crate::admin::{client_config, ensure_topics};
+use crate::admin::ensure_topics;
+use crate::connection::{KafkaConnection, Reporting};
 
 /// Flags partition reassignments, so cached cursors are reloaded from the database.
-#[derive(Default)]
 struct Context {
     rebalanced: Arc<AtomicBool>,
+    /// The connection's error and log callbacks.
+    reporting: Reporting,
 }
 
-impl ClientContext for Context {}
+impl ClientContext for Context {
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        self.reporting.error(error, reason);
+    }
+
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.reporting.log(level, fac, log_message);
+    }
+}
 
 impl ConsumerContext for Context {
     fn post_rebalance(&self, _: &rdkafka::consumer::BaseConsumer<Self>, r: &Rebalance<'_>) {
@@ -51,14 +61,17 @@ impl KafkaSource {
     /// Joins the group `omninode-reducer-<env>` on `topic` (created if missing).
     pub async fn new(
         store: Arc<dyn Store>,
-        brokers: &str,
+        kafka: &KafkaConnection,
         env: &str,
         topic: &TopicSpec,
     ) -> crate::Result<Self> {
-        ensure_topics(brokers, std::slice::from_ref(topic)).await?;
-        let context = Context::default();
+        ensure_topics(kafka, std::slice::from_ref(topic)).await?;
+        let context = Context {
+            rebalanced: Arc::default(),
+            reporting: kafka.context(),
+        };
         let rebalanced = context.rebalanced.clone();
-        let mut c = client_config(brokers);
+        let mut c = kafka.client_config();
         c.set("group.id", format!("omninode-reducer-{env}"))
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")

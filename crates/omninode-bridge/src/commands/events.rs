@@ -13,11 +13,8 @@ use crate::cli::EventsCommand;
 const MAX_PAYLOAD_BYTES: u64 = 1 << 20;
 
 pub(crate) async fn run(cmd: EventsCommand) -> anyhow::Result<ExitCode> {
-    let EventsCommand::Publish {
-        topic,
-        file,
-        kafka_brokers,
-    } = cmd;
+    let EventsCommand::Publish { topic, file, kafka } = cmd;
+    let kafka = kafka.required()?;
     let Some(t) = CodegenTopic::find(&topic) else {
         let known: Vec<&str> = CODEGEN_TOPICS.iter().map(|t| t.topic).collect();
         bail!(
@@ -43,9 +40,9 @@ pub(crate) async fn run(cmd: EventsCommand) -> anyhow::Result<ExitCode> {
             file.display()
         );
     }
-    match publish(&kafka_brokers, t, &raw)
+    match publish(&kafka, t, &raw)
         .await
-        .with_context(|| format!("publishing to {kafka_brokers}"))?
+        .with_context(|| format!("publishing to {}", kafka.brokers()))?
     {
         Published::Sent {
             topic,

@@ -89,6 +89,8 @@ async fn open_store(
         }
         Backend::Postgres(mut options) => {
             options.log = log;
+            // Display redacts the password.
+            tracing::info!(database = %options.url, "opening the PostgreSQL store");
             let store = PgStore::connect(options)
                 .await
                 .map_err(|e| anyhow::anyhow!(e).context("cannot open the PostgreSQL store"))?;

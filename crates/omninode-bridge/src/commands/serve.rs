@@ -14,7 +14,7 @@ use bridge_api::{router, ApiConfig, App, Metrics};
 use bridge_core::topics::TopicSpec;
 use bridge_core::EventType;
 use bridge_events::monitor::{DlqMonitor, MonitorConfig};
-use bridge_events::{KafkaSource, Relay, RelayConfig};
+use bridge_events::{KafkaConnection, KafkaSource, Relay, RelayConfig};
 use bridge_nodes::reducer::{LogSource, Reducer};
 use bridge_nodes::registry::{keep_registered, register_all, Registration, Registry, StoreNodes};
 use bridge_nodes::{OnextreeClient, Orchestrator};
@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use super::open_store;
 use crate::cli::ServeArgs;
 use crate::supervisor::Supervisor;
+use crate::tls::{Certificates, TlsListener};
 
 /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,8 +46,12 @@ fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
             args.bind
         );
     }
+    if !args.bind.ip().is_loopback() && args.tls_cert.is_none() {
+        tracing::warn!(bind = %args.bind, "listening beyond loopback without TLS: requests and API keys cross the network in clear (set --tls-cert and --tls-key)");
+    }
     super::topics::check_env(&args.environment)?;
     if args
+        .kafka
         .kafka_brokers
         .as_deref()
         .is_some_and(|b| b.trim().is_empty())
@@ -68,7 +73,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 enum ReducerInput {
     Log(LogSource),
     Kafka {
-        brokers: String,
+        kafka: KafkaConnection,
         env: String,
         topic: TopicSpec,
     },
@@ -89,6 +94,8 @@ struct Service {
     delivery: Option<Delivery>,
     registry: Arc<Registry>,
     listener: TcpListener,
+    /// HTTPS: the certificate and key, reloaded on SIGHUP.
+    tls: Option<Certificates>,
     backend: &'static str,
     auth: &'static str,
     /// Fault injection: the background task of this name panics shortly after it starts.
@@ -98,6 +105,12 @@ struct Service {
 async fn build(args: ServeArgs) -> anyhow::Result<Service> {
     check_args(&args)?;
     super::backend(&args.store)?;
+    let kafka = args.kafka.connection()?;
+    // A bad certificate or key fails here, before anything starts.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Certificates::load(cert, key)?),
+        _ => None,
+    };
     // Refuse to start on an invalid contract, before touching the database.
     let contracts = super::contracts::load(args.contracts.as_deref())?;
     tracing::info!(
@@ -154,10 +167,10 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
     // The reducer: STAMP_CREATED events into per-namespace aggregates, in the background.
     let reducer = Reducer::new(store.clone(), contracts.reducer.clone())?;
     app = app.with_reducer(reducer.status(), reducer.cache());
-    let reducer_input = match &args.kafka_brokers {
+    let reducer_input = match &kafka {
         // Kafka mode: a consumer group member on the STAMP_CREATED topic.
-        Some(brokers) => ReducerInput::Kafka {
-            brokers: brokers.clone(),
+        Some(kafka) => ReducerInput::Kafka {
+            kafka: kafka.clone(),
             env: args.environment.clone(),
             topic: stamp_created_topic(&contracts, &args.environment)?,
         },
@@ -169,9 +182,9 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
     };
     // The relay: committed outbox rows to Kafka, in the background (requests never wait on it).
     let mut delivery = None;
-    if let Some(brokers) = &args.kafka_brokers {
+    if let Some(kafka) = &kafka {
         let topics = super::topics::catalogue(&contracts, &args.environment)?;
-        let mut config = RelayConfig::new(brokers.as_str());
+        let mut config = RelayConfig::new(kafka.clone());
         config.message_timeout = Duration::from_millis(args.kafka_message_timeout_ms);
         config.lease = Duration::from_millis(args.relay_lease_ms);
         config.max_message_bytes = usize::try_from(args.kafka_max_message_bytes)
@@ -180,12 +193,16 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
         let relay = Relay::new(store.clone(), config, topics);
         app = app.with_relay(relay.stats());
         let monitor = DlqMonitor::new(MonitorConfig {
-            brokers: brokers.clone(),
+            kafka: kafka.clone(),
             env: args.environment.clone(),
             threshold: args.dlq_alert_threshold,
         });
         app = app.with_dlq_monitor(monitor.stats());
-        tracing::info!(%brokers, "relaying events to Kafka");
+        tracing::info!(
+            brokers = kafka.brokers(),
+            security_protocol = kafka.protocol().as_str(),
+            "relaying events to Kafka"
+        );
         delivery = Some(Delivery { relay, monitor });
     }
     let listener = TcpListener::bind(args.bind)
@@ -200,6 +217,7 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
         delivery,
         registry,
         listener,
+        tls,
         backend,
         auth,
         fault_panic_task: args.fault_panic_task,
@@ -220,6 +238,7 @@ struct Running {
     server: JoinHandle<std::io::Result<()>>,
     server_stop: oneshot::Sender<()>,
     signals: Signals,
+    tls: Option<Certificates>,
 }
 
 async fn start(s: Service) -> anyhow::Result<Running> {
@@ -244,17 +263,13 @@ async fn start(s: Service) -> anyhow::Result<Running> {
     let reducer = s.reducer;
     match s.reducer_input {
         ReducerInput::Log(source) => spawn("reducer", Box::pin(reducer.run(source, stop))),
-        ReducerInput::Kafka {
-            brokers,
-            env,
-            topic,
-        } => {
+        ReducerInput::Kafka { kafka, env, topic } => {
             let store = s.store.clone();
             spawn(
                 "reducer",
                 Box::pin(async move {
                     let source = loop {
-                        match KafkaSource::new(store.clone(), &brokers, &env, &topic).await {
+                        match KafkaSource::new(store.clone(), &kafka, &env, &topic).await {
                             Ok(s) => break s,
                             Err(e) => {
                                 tracing::warn!(error = %e, "reducer cannot join its consumer group yet; retrying");
@@ -287,7 +302,8 @@ async fn start(s: Service) -> anyhow::Result<Running> {
         "registry-sweeper",
         Box::pin(s.registry.clone().run_sweeper(stages.registry.clone())),
     );
-    let own = own_nodes(&addr, kafka, s.backend);
+    let scheme = if s.tls.is_some() { "https" } else { "http" };
+    let own = own_nodes(&format!("{scheme}://{addr}"), kafka, s.backend);
     let registered = register_all(&s.registry, &own).await;
     spawn(
         "own-nodes",
@@ -302,24 +318,36 @@ async fn start(s: Service) -> anyhow::Result<Running> {
     // Handlers first: a SIGTERM right after the line below must drain, not kill.
     let signals = Signals::install().context("cannot install signal handlers")?;
     // The first stdout line tells scripts (and tests binding port 0) where we listen.
-    println!("listening on http://{addr}");
+    println!("listening on {scheme}://{addr}");
     std::io::stdout().flush()?;
-    tracing::info!(%addr, backend = s.backend, auth = s.auth, "omninode-bridge serving");
+    tracing::info!(%addr, tls = s.tls.is_some(), backend = s.backend, auth = s.auth, "omninode-bridge serving");
 
     let (server_stop, stop_rx) = oneshot::channel::<()>();
-    let server = axum::serve(
-        s.listener,
-        router(s.app).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let stopped = async move {
         let _ = stop_rx.await;
-    });
+    };
+    let app = router(s.app).into_make_service_with_connect_info::<SocketAddr>();
+    let server = match &s.tls {
+        None => {
+            let serving = axum::serve(s.listener, app).with_graceful_shutdown(stopped);
+            tokio::spawn(async move { serving.await })
+        }
+        Some(certificates) => {
+            use axum::serve::ListenerExt;
+            // A no-op tap: axum derives `ConnectInfo<SocketAddr>` for tapped listeners of any
+            // kind, but for no listener of ours (the orphan rule keeps us from adding it).
+            let listener = TlsListener::new(s.listener, certificates.clone())?.tap_io(|_| {});
+            let serving = axum::serve(listener, app).with_graceful_shutdown(stopped);
+            tokio::spawn(async move { serving.await })
+        }
+    };
     Ok(Running {
         tasks,
         stages,
-        server: tokio::spawn(async move { server.await }),
+        server,
         server_stop,
         signals,
+        tls: s.tls,
     })
 }
 
@@ -330,17 +358,26 @@ impl Running {
     /// Serves until SIGTERM/SIGINT or a failed background task, then drains in stages.
     async fn until_stopped(mut self) -> ExitCode {
         let mut failures = Vec::new();
-        tokio::select! {
-            res = &mut self.server => {
-                // The listener only ends on its own when accepting fails for good.
-                tracing::error!(result = ?res, "the HTTP server stopped");
-                failures.push("the HTTP server stopped".to_owned());
+        loop {
+            tokio::select! {
+                res = &mut self.server => {
+                    // The listener only ends on its own when accepting fails for good.
+                    tracing::error!(result = ?res, "the HTTP server stopped");
+                    failures.push("the HTTP server stopped".to_owned());
+                }
+                sig = self.signals.recv() => match sig {
+                    Signal::Reload => {
+                        self.reload();
+                        continue;
+                    }
+                    Signal::Stop(name) => tracing::info!(signal = name, "shutting down: draining in-flight requests"),
+                },
+                Some(f) = self.tasks.next_failure() => {
+                    tracing::error!(task = f.name, failure = %f.how, "a background task failed; shutting down");
+                    failures.push(f.to_string());
+                }
             }
-            sig = self.signals.recv() => tracing::info!(signal = sig, "shutting down: draining in-flight requests"),
-            Some(f) = self.tasks.next_failure() => {
-                tracing::error!(task = f.name, failure = %f.how, "a background task failed; shutting down");
-                failures.push(f.to_string());
-            }
+            break;
         }
         self.drain().await;
         failures.extend(self.tasks.failures().iter().map(ToString::to_string));
@@ -352,6 +389,21 @@ impl Running {
                 eprintln!("error: {f}");
             }
             ExitCode::from(TASK_FAILED)
+        }
+    }
+
+    /// SIGHUP: new connections get the certificate and key now in the files; open ones keep
+    /// theirs. A file that does not load leaves the one in use.
+    fn reload(&self) {
+        match &self.tls {
+            None => tracing::info!("SIGHUP: no --tls-cert, nothing to reload"),
+            Some(certificates) => match certificates.reload() {
+                Ok(()) => tracing::info!("SIGHUP: TLS certificate and key reloaded"),
+                Err(e) => tracing::error!(
+                    error = format!("{e:#}"),
+                    "SIGHUP: TLS certificate not reloaded; the previous one stays"
+                ),
+            },
         }
     }
 
@@ -400,7 +452,7 @@ impl Running {
 
 /// This process's nodes: the orchestrator, the reducer, and the relay with Kafka. Ids carry
 /// a per-process instance id, so instances sharing a database never collide.
-fn own_nodes(addr: &SocketAddr, kafka: bool, backend: &str) -> Vec<Registration> {
+fn own_nodes(url: &str, kafka: bool, backend: &str) -> Vec<Registration> {
     let instance = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
     let mut roles = vec![("orchestrator", "orchestrator"), ("reducer", "reducer")];
     if kafka {
@@ -413,7 +465,7 @@ fn own_nodes(addr: &SocketAddr, kafka: bool, backend: &str) -> Vec<Registration>
             node_type: node_type.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             capabilities: vec![role.into()],
-            endpoints: serde_json::json!({"http": format!("http://{addr}")}),
+            endpoints: serde_json::json!({"http": url}),
             metadata: serde_json::json!({"instance": instance, "backend": backend}),
         })
         .collect()
@@ -434,13 +486,23 @@ fn stamp_created_topic(
         .with_context(|| format!("{name} is not in the topic catalogue"))
 }
 
-/// SIGTERM and SIGINT, registered before the service says it listens (a signal stream only
-/// catches signals sent after it exists).
+/// What a signal asks for.
+enum Signal {
+    /// SIGTERM or SIGINT: drain and stop.
+    Stop(&'static str),
+    /// SIGHUP: reload the TLS certificate and key.
+    Reload,
+}
+
+/// SIGTERM, SIGINT and SIGHUP, registered before the service says it listens (a signal
+/// stream only catches signals sent after it exists).
 struct Signals {
     #[cfg(unix)]
     term: tokio::signal::unix::Signal,
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    hup: tokio::signal::unix::Signal,
 }
 
 impl Signals {
@@ -451,25 +513,27 @@ impl Signals {
             Ok(Self {
                 term: signal(SignalKind::terminate())?,
                 int: signal(SignalKind::interrupt())?,
+                hup: signal(SignalKind::hangup())?,
             })
         }
         #[cfg(not(unix))]
         Ok(Self {})
     }
 
-    /// The next shutdown signal's name.
-    async fn recv(&mut self) -> &'static str {
+    /// The next signal.
+    async fn recv(&mut self) -> Signal {
         #[cfg(unix)]
         {
             tokio::select! {
-                _ = self.term.recv() => "SIGTERM",
-                _ = self.int.recv() => "SIGINT",
+                _ = self.term.recv() => Signal::Stop("SIGTERM"),
+                _ = self.int.recv() => Signal::Stop("SIGINT"),
+                _ = self.hup.recv() => Signal::Reload,
             }
         }
         #[cfg(not(unix))]
         {
             let _ = tokio::signal::ctrl_c().await;
-            "SIGINT"
+            Signal::Stop("SIGINT")
         }
     }
 }

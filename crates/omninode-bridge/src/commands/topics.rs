@@ -34,10 +34,11 @@ pub(crate) fn catalogue(contracts: &Contracts, env: &str) -> anyhow::Result<Vec<
 pub(crate) async fn run(cmd: TopicsCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         TopicsCommand::Create(args) => {
+            let kafka = args.kafka.required()?;
             let specs = specs(&args)?;
-            let created = ensure_topics(&args.kafka_brokers, &specs)
+            let created = ensure_topics(&kafka, &specs)
                 .await
-                .with_context(|| format!("creating topics on {}", args.kafka_brokers))?;
+                .with_context(|| format!("creating topics on {}", kafka.brokers()))?;
             let mut lines = String::new();
             for s in &specs {
                 let state = if created.contains(&s.name) {
@@ -50,9 +51,10 @@ pub(crate) async fn run(cmd: TopicsCommand) -> anyhow::Result<ExitCode> {
             print_all(&lines)
         }
         TopicsCommand::List(args) => {
-            let topics = list_topics(&args.kafka_brokers)
+            let kafka = args.kafka.required()?;
+            let topics = list_topics(&kafka)
                 .await
-                .with_context(|| format!("listing topics on {}", args.kafka_brokers))?;
+                .with_context(|| format!("listing topics on {}", kafka.brokers()))?;
             let lines: String = topics
                 .iter()
                 .map(|(name, partitions)| format!("{name}\t{partitions}\n"))

@@ -97,6 +97,18 @@ impl Server {
         s
     }
 
+    /// [`Server::start_on_postgres`] with its stderr at `level` written to `log`.
+    pub(crate) fn start_on_postgres_logging(
+        data: tempfile::TempDir,
+        log: &Path,
+        level: &str,
+    ) -> Server {
+        let url = std::fs::read_to_string(data.path().join("test-database-url")).unwrap();
+        let mut s = Server::spawn_with(data.path(), Some(url), &[], Some((log, level)), &[]);
+        s._dir = Some(data);
+        s
+    }
+
     /// Starts a server on `data_dir` (kept by the caller, for restarts). With
     /// `OMNINODE_TEST_BACKEND=postgres` the server runs on a PostgreSQL database of its own,
     /// created on first use and remembered in `data_dir`, so a restart finds its data again.
@@ -107,7 +119,7 @@ impl Server {
     /// Starts a server on SQLite in `data_dir` with request logging on (`RUST_LOG=info`), its
     /// stderr written to `log`.
     pub(crate) fn start_logging(data_dir: &Path, log: &Path) -> Server {
-        Server::spawn_with(data_dir, None, &[], Some((log, "info")))
+        Server::spawn_with(data_dir, None, &[], Some((log, "info")), &[])
     }
 
     /// [`Server::start_logging`] at a `RUST_LOG` level of the caller's choice, with extra
@@ -118,11 +130,27 @@ impl Server {
         level: &str,
         flags: &[&str],
     ) -> Server {
-        Server::spawn_with(data_dir, None, flags, Some((log, level)))
+        Server::spawn_with(data_dir, None, flags, Some((log, level)), &[])
+    }
+
+    /// [`Server::start_in`] with extra environment variables.
+    pub(crate) fn start_with_env(data_dir: &Path, flags: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::spawn_with(data_dir, backend_database(data_dir), flags, None, env)
+    }
+
+    /// [`Server::start_logging_at`] with extra environment variables.
+    pub(crate) fn start_logging_with_env(
+        data_dir: &Path,
+        log: &Path,
+        level: &str,
+        flags: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        Server::spawn_with(data_dir, None, flags, Some((log, level)), env)
     }
 
     fn spawn(data_dir: &Path, database_url: Option<String>, flags: &[&str]) -> Server {
-        Server::spawn_with(data_dir, database_url, flags, None)
+        Server::spawn_with(data_dir, database_url, flags, None, &[])
     }
 
     fn spawn_with(
@@ -130,6 +158,7 @@ impl Server {
         database_url: Option<String>,
         flags: &[&str],
         log: Option<(&Path, &str)>,
+        env: &[(&str, &str)],
     ) -> Server {
         let (level, stderr) = match log {
             Some((path, level)) => (level, Stdio::from(std::fs::File::create(path).unwrap())),
@@ -157,6 +186,7 @@ impl Server {
         let mut child = cmd
             .args(flags)
             .env("RUST_LOG", level)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binary, real HTTP on a random port, a real database (SQLite,
 //! or PostgreSQL with `OMNINODE_TEST_BACKEND=postgres`).
 
+mod certs;
 mod helpers;
 
 mod auth;
@@ -20,3 +21,6 @@ mod reducer;
 mod registry;
 mod signing;
 mod supervision;
+mod tls_api;
+mod tls_kafka;
+mod tls_postgres;
