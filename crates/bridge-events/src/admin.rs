@@ -78,6 +78,11 @@ async fn explained(kafka: &KafkaConnection, error: rdkafka::error::KafkaError) -
         collect_cause(&probe, &consumer);
     })
     .await;
+    with_cause(kafka, error)
+}
+
+/// `error`, with the connection's recorded cause when there is one.
+fn with_cause(kafka: &KafkaConnection, error: rdkafka::error::KafkaError) -> EventsError {
     match kafka.errors().last() {
         Some(cause) => EventsError::Unreachable {
             error: error.to_string(),
@@ -108,13 +113,7 @@ pub async fn list_topics(kafka: &KafkaConnection) -> Result<Vec<(String, usize)>
             Ok(m) => m,
             Err(error) => {
                 collect_cause(&kafka, &consumer);
-                return Err(match kafka.errors().last() {
-                    Some(cause) => EventsError::Unreachable {
-                        error: error.to_string(),
-                        cause,
-                    },
-                    None => EventsError::Kafka(error),
-                });
+                return Err(with_cause(&kafka, error));
             }
         };
         let mut out: Vec<(String, usize)> = metadata

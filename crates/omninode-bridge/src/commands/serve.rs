@@ -50,14 +50,6 @@ fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
         tracing::warn!(bind = %args.bind, "listening beyond loopback without TLS: requests and API keys cross the network in clear (set --tls-cert and --tls-key)");
     }
     super::topics::check_env(&args.environment)?;
-    if args
-        .kafka
-        .kafka_brokers
-        .as_deref()
-        .is_some_and(|b| b.trim().is_empty())
-    {
-        bail!("--kafka-brokers is empty: give host:port[,host:port…] or leave it unset");
-    }
     Ok(())
 }
 

@@ -441,3 +441,19 @@ pub(crate) fn edited_contracts_many(edits: &[(&str, &str, &str)]) -> tempfile::T
     }
     dir
 }
+
+/// Runs `scripts/kafka ARGS…` with extra environment; its stdout, trimmed.
+pub(crate) fn kafka_script(args: &[&str], env: &[(&str, &str)]) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/kafka");
+    let out = Command::new(script)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/kafka {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}

@@ -2,28 +2,16 @@
 //! message timeout, and the service killed between publishing and marking rows sent.
 
 use std::collections::{HashMap, HashSet};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::helpers::{stamp_body, Server};
+use crate::helpers::{kafka_script, stamp_body, Server};
 use crate::kafka::{
     brokers, consume_until, unique_env, wait_outbox_empty, workflow_topics, Received,
 };
-
-fn kafka_script(args: &[&str]) -> String {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/kafka");
-    let out = Command::new(script).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/kafka {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 /// A TCP proxy in front of a broker that can cut every connection and refuse new ones.
 struct Proxy {
@@ -74,7 +62,7 @@ struct Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
-        kafka_script(&["stop", self.dir.path().to_str().unwrap()]);
+        kafka_script(&["stop", self.dir.path().to_str().unwrap()], &[]);
     }
 }
 
@@ -82,7 +70,7 @@ async fn broker_behind_proxy() -> (Broker, Proxy) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy_port = listener.local_addr().unwrap().port().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let direct = kafka_script(&["start", dir.path().to_str().unwrap(), &proxy_port]);
+    let direct = kafka_script(&["start", dir.path().to_str().unwrap(), &proxy_port], &[]);
     let proxy = Proxy::start(listener, direct).await;
     (Broker { dir }, proxy)
 }

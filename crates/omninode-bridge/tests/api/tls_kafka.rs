@@ -16,7 +16,7 @@ use rustls_pki_types::pem::PemObject;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::certs::TestCa;
-use crate::helpers::{bin, stamp_body, Server};
+use crate::helpers::{bin, kafka_script, stamp_body, Server};
 use crate::kafka::{unique_env, wait_outbox_empty};
 use crate::reducer::wait_stats;
 
@@ -26,29 +26,13 @@ pub(crate) struct Broker {
     pub(crate) addr: SocketAddr,
 }
 
-fn kafka_script(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> String {
-    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/kafka"))
-        .arg(args[0])
-        .arg(dir)
-        .args(&args[1..])
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/kafka {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 impl Broker {
     /// A broker that tells clients to connect to `advertised` (the proxy's port).
     pub(crate) fn advertising(advertised: u16, env: &[(&str, &str)]) -> Broker {
         let dir = tempfile::tempdir().unwrap();
+        let k = dir.path().join("k");
         let addr = kafka_script(
-            &["start", &advertised.to_string()],
-            &dir.path().join("k"),
+            &["start", k.to_str().unwrap(), &advertised.to_string()],
             env,
         );
         Broker {
@@ -60,7 +44,7 @@ impl Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
-        kafka_script(&["stop"], &self.dir.path().join("k"), &[]);
+        kafka_script(&["stop", self.dir.path().join("k").to_str().unwrap()], &[]);
     }
 }
 
