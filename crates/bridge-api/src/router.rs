@@ -10,7 +10,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::handlers::{
-    batch, hash, health, keys, log, lookup, namespaces, registry, stamp, validate,
+    batch, hash, health, keys, log, lookup, namespaces, page, registry, stamp, validate,
 };
 use crate::middleware::{auth, context, rate_limit, tag_route};
 use crate::openapi::openapi_json;
@@ -58,7 +58,14 @@ fn routes(app: &App) -> Router<App> {
 /// The complete HTTP service.
 pub fn router(app: App) -> Router {
     let inner = routes(&app);
+    // The page only at the root: its relative links resolve there (and behind a proxy's
+    // path prefix), not under the legacy API prefix.
+    let page = Router::new()
+        .route("/", get(page::index))
+        .route("/assets/{file}", get(page::asset))
+        .route_layer(from_fn(tag_route));
     Router::new()
+        .merge(page)
         .merge(inner.clone())
         .nest(LEGACY_PREFIX, inner)
         .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such route") })

@@ -7,6 +7,7 @@ pub(crate) mod keys;
 pub(crate) mod log;
 pub(crate) mod lookup;
 pub(crate) mod namespaces;
+pub(crate) mod page;
 pub(crate) mod registry;
 pub(crate) mod stamp;
 pub(crate) mod validate;

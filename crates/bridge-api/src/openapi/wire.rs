@@ -22,6 +22,8 @@ const PUBLIC: &[&str] = &[
     "/log/key",
     "/log/tile/{path}",
     "/stamps/{stamp_id}/proof",
+    "/",
+    "/assets/{file}",
 ];
 
 /// Routes that never read the store, so never answer 503 for it.
@@ -32,6 +34,8 @@ const STORELESS: &[&str] = &[
     "/keys/allowed_signers",
     "/log/key",
     "/openapi.json",
+    "/",
+    "/assets/{file}",
 ];
 
 fn error_response(description: &str) -> Value {

@@ -10,5 +10,6 @@ mod endpoints;
 mod errors;
 mod limits;
 mod log;
+mod page;
 mod signatures;
 mod snapshots;
