@@ -4,8 +4,8 @@
 // inject markup.
 
 import { Blake3 } from "./blake3.mjs";
-import { locate, insertionPoint, parseSidecar, statementOf, logEntry } from "./stamp.mjs";
-import { verifyStamp, verifyTlogProof, verifyCheckpoint, parseVkey, b64encode, b64decode } from "./proof.mjs";
+import { locate, insertionPoint, parseSidecar, logEntry } from "./stamp.mjs";
+import { checkStamp, verifyTlogProof, verifyCheckpoint, parseVkey, b64encode, b64decode } from "./proof.mjs";
 
 const $ = (id) => document.getElementById(id);
 const KEY_STORE = "omninode-api-key";
@@ -164,17 +164,7 @@ async function examine(file, sidecar, report) {
 
   const stamp = out.loc.stamp;
   out.stamp = stamp;
-  out.contentOk = out.hash === stamp.fileHash && (stamp.fileSize === null || stamp.fileSize === out.size);
-  if (stamp.key) {
-    const statement = statementOf(stamp);
-    try {
-      if (statement === null) throw new Error("the stamp's values cannot be signed (created_at spelling)");
-      out.signer = await verifyStamp(statement, stamp.key, stamp.signature);
-      out.statement = statement;
-    } catch (e) {
-      out.signatureError = e.message;
-    }
-  }
+  Object.assign(out, await checkStamp(stamp, out.hash, out.size));
   if (out.signer) {
     const keys = await api("keys");
     const known = keys.data?.keys?.find((k) => k.id === out.signer);
@@ -330,10 +320,7 @@ function setupDrop() {
 
 // ---- stamping (an explicit action: the one place a file leaves the browser) --------------
 
-function download(name, blob, label) {
-  const a = el("a", { href: URL.createObjectURL(blob), download: name }, label);
-  return a;
-}
+const download = (name, blob, label) => el("a", { href: URL.createObjectURL(blob), download: name }, label);
 
 function setupStamp() {
   $("stamp-form").addEventListener("submit", async (e) => {

@@ -4,6 +4,8 @@
 // (`c2sp.org/tlog-proof@v1`). `scripts/page-check` runs these in node on what the service
 // and the Rust CLI produce, and on altered copies that must fail.
 
+import { statementOf } from "./stamp.mjs";
+
 export const STAMP_NAMESPACE = "omninode-stamp-v1";
 
 const subtle = globalThis.crypto?.subtle;
@@ -243,4 +245,24 @@ export async function verifyTlogProof(proofText, vkeyText, entry) {
     throw new CheckError("the inclusion proof does not verify");
   }
   return { index: proof.index, size: cp.size, origin: cp.origin, root: b64encode(cp.root) };
+}
+
+/**
+ * What a stamp says of content whose BLAKE3 is `hash` and size `size`, as `verify` decides
+ * it: `{contentOk, signer?, statement?, signatureError?}`. The signature is checked even when
+ * the content changed, so the page can say the stamp itself is genuine.
+ */
+export async function checkStamp(stamp, hash, size) {
+  const out = { contentOk: hash === stamp.fileHash && (stamp.fileSize === null || stamp.fileSize === size) };
+  if (!stamp.key) return out;
+  const statement = statementOf(stamp);
+  try {
+    if (statement === null) throw new CheckError("the stamp's values cannot be signed (created_at spelling)");
+    out.signer = await verifyStamp(statement, stamp.key, stamp.signature);
+    out.statement = statement;
+  } catch (e) {
+    if (!(e instanceof CheckError)) throw e;
+    out.signatureError = e.message;
+  }
+  return out;
 }

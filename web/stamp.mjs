@@ -454,9 +454,6 @@ export function parseSidecar(text) {
   return parsed;
 }
 
-/** `content` without the bytes `[start, end)`, as the pieces to hash. */
-export const withoutStamp = (content, start, end) => [content.subarray(0, start), content.subarray(end)];
-
 // ---- the statement (bridge-core `statement.rs`) -----------------------------------------
 
 /** The signed statement of a stamp (SPEC §11), or null if its values cannot be signed. */

@@ -16,8 +16,8 @@ import { join } from "node:path";
 import assert from "node:assert/strict";
 
 import { Blake3, blake3Hex } from "../blake3.mjs";
-import { locate, parseSidecar, statementOf } from "../stamp.mjs";
-import { verifyStamp, CheckError } from "../proof.mjs";
+import { locate, parseSidecar } from "../stamp.mjs";
+import { checkStamp } from "../proof.mjs";
 
 const bin = process.argv[2];
 assert.ok(bin && existsSync(bin), "usage: check.mjs path/to/omninode-bridge");
@@ -131,21 +131,9 @@ async function pageReason(bytes, sidecarText) {
     if (loc.kind === "unsupported") return "UNSUPPORTED_VERSION";
     ({ start, end } = loc);
   }
-  const s = loc.stamp;
   const h = new Blake3().update(bytes.subarray(0, start)).update(bytes.subarray(end)).hex();
-  const size = bytes.length - (end - start);
-  if (h !== s.fileHash || (s.fileSize !== null && s.fileSize !== size)) return "HASH_MISMATCH";
-  if (s.key) {
-    const statement = statementOf(s);
-    if (statement === null) return "SIGNATURE_INVALID";
-    try {
-      await verifyStamp(statement, s.key, s.signature);
-    } catch (e) {
-      if (!(e instanceof CheckError)) throw e;
-      return "SIGNATURE_INVALID";
-    }
-  }
-  return "VALID";
+  const c = await checkStamp(loc.stamp, h, bytes.length - (end - start));
+  return !c.contentOk ? "HASH_MISMATCH" : c.signatureError ? "SIGNATURE_INVALID" : "VALID";
 }
 
 async function checkStamps() {
