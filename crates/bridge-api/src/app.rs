@@ -13,6 +13,7 @@ use bridge_nodes::Orchestrator;
 use bridge_store::Store;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::budget::BodyBudget;
 use crate::config::ApiConfig;
 use crate::keys::ServiceKeys;
 use crate::metrics::Metrics;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub(crate) registry_node_types: Arc<Vec<String>>,
     /// The public keys, and the keyring that makes a stamp TRUSTED.
     pub(crate) keys: Arc<ServiceKeys>,
+    /// Request bodies held in memory, over all requests.
+    pub(crate) body_budget: Arc<BodyBudget>,
 }
 
 impl App {
@@ -90,7 +93,9 @@ impl App {
         let observed = metrics.clone();
         let orchestrator =
             orchestrator.with_observer(Arc::new(move |w| observed.observe_workflow(w)));
+        let body_budget = Arc::new(BodyBudget::new(config.body_budget_bytes));
         Self(Arc::new(AppState {
+            body_budget,
             orchestrator,
             config: Arc::new(config),
             metrics,

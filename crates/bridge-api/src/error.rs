@@ -103,6 +103,12 @@ impl ApiError {
         e
     }
 
+    /// The same error, telling the client when to retry (`Retry-After`).
+    pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
     /// 503: a dependency is down.
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)

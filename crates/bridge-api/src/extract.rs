@@ -1,14 +1,17 @@
 //! Strict request decoding: JSON only with a JSON content type, bounded size, unknown fields
 //! rejected with the field named; content decoding (utf8/base64) with the content limit.
 
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use base64::Engine;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::app::App;
+use crate::budget::BodyBudget;
 use crate::error::ApiError;
 
 /// A JSON body decoded strictly, within the single-request body limit.
@@ -19,7 +22,9 @@ impl<T: DeserializeOwned> FromRequest<App> for StrictJson<T> {
 
     async fn from_request(req: Request, app: &App) -> Result<Self, ApiError> {
         let limit = app.config.json_body_limit();
-        read_json(req, limit).await.map(StrictJson)
+        read_json(req, limit, &app.body_budget)
+            .await
+            .map(StrictJson)
     }
 }
 
@@ -56,10 +61,11 @@ pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
     )
 }
 
-/// Reads and decodes a JSON body of at most `limit` bytes.
+/// Reads and decodes a JSON body of at most `limit` bytes, held within `budget`.
 pub(crate) async fn read_json<T: DeserializeOwned>(
     req: Request,
     limit: usize,
+    budget: &BodyBudget,
 ) -> Result<T, ApiError> {
     if !is_json(req.headers()) {
         discard_body(req.into_body(), limit).await;
@@ -67,8 +73,8 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
             "expected Content-Type: application/json",
         ));
     }
-    reject_declared_length(req.headers(), limit as u64)?;
-    let bytes = read_body(req.into_body(), limit).await?;
+    reject_declared_length(req.headers(), limit.min(budget.capacity()) as u64)?;
+    let bytes = read_body(req.into_body(), limit, budget).await?;
     decode_json(&bytes)
 }
 
@@ -76,7 +82,18 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
 /// client still sending reads the answer instead of a reset connection. Larger bodies are not
 /// drained: the connection is closed instead.
 pub(crate) async fn discard_body(body: Body, limit: usize) {
-    let _ = axum::body::to_bytes(body, limit).await;
+    drain(body.into_data_stream(), limit).await;
+}
+
+/// Reads and drops chunks (none is kept) until the body ends, fails, or passes `limit`.
+async fn drain(mut chunks: BodyDataStream, limit: usize) {
+    let mut seen = 0usize;
+    while let Some(Ok(chunk)) = chunks.next().await {
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit {
+            return;
+        }
+    }
 }
 
 /// Answers 413 at once when `Content-Length` already says the body is too large.
@@ -94,21 +111,50 @@ pub(crate) fn reject_declared_length(headers: &HeaderMap, limit: u64) -> Result<
     }
 }
 
-/// Collects a body, answering 413 past `limit` without buffering more than that.
-pub(crate) async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            ApiError::too_large(
-                "PAYLOAD_TOO_LARGE",
-                format!("request body exceeds {limit} bytes"),
-            )
-        } else {
+/// Collects a body, answering 413 past `limit` without buffering more than that, and 503
+/// when the server's `budget` of held bodies cannot take it (the rest is then drained, not
+/// kept, so that the client reads the answer). The bytes count against the budget until the
+/// request's handling ends (see `budget`).
+pub(crate) async fn read_body(
+    body: Body,
+    limit: usize,
+    budget: &BodyBudget,
+) -> Result<Bytes, ApiError> {
+    // A body the whole budget cannot hold would never be taken: that is a limit too.
+    let limit = limit.min(budget.capacity());
+    let mut chunks = body.into_data_stream();
+    let mut parts: Vec<Bytes> = Vec::new();
+    let mut size = 0usize;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| {
             ApiError::bad_request(
                 "BODY_READ_FAILED",
                 format!("could not read request body: {e}"),
             )
+        })?;
+        size = size.saturating_add(chunk.len());
+        if size > limit {
+            return Err(ApiError::too_large(
+                "PAYLOAD_TOO_LARGE",
+                format!("request body exceeds {limit} bytes"),
+            ));
+        }
+        if let Err(busy) = budget.charge(chunk.len()) {
+            drop(parts);
+            drain(chunks, limit - size).await;
+            return Err(busy);
+        }
+        parts.push(chunk);
+    }
+    Ok(match parts.len() {
+        // One chunk (the usual small body) is passed on without a copy.
+        0 | 1 => parts.pop().unwrap_or_default(),
+        _ => {
+            let mut whole = BytesMut::with_capacity(size);
+            for part in parts {
+                whole.extend_from_slice(&part);
+            }
+            whole.freeze()
         }
     })
 }

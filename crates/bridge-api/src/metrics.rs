@@ -11,7 +11,7 @@ use prometheus_client::registry::Registry;
 /// Labels of `api_request_duration_seconds`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct RequestLabels {
-    pub(crate) method: String,
+    pub(crate) method: &'static str,
     pub(crate) route: String,
     pub(crate) status: u16,
 }
@@ -97,6 +97,10 @@ pub struct Metrics {
     reducer_lag: Gauge,
     /// Optimistic-lock conflicts the reducer retried.
     reducer_conflicts: Counter,
+    /// Bytes of request bodies held now (refreshed on each scrape).
+    body_bytes_held: Gauge,
+    /// Requests answered 503 because the body budget was spent.
+    body_budget_rejections: Counter,
 }
 
 impl Default for Metrics {
@@ -236,8 +240,22 @@ impl Metrics {
             "Optimistic-lock conflicts the reducer retried from fresh state",
             reducer_conflicts.clone(),
         );
+        let body_bytes_held = Gauge::default();
+        registry.register(
+            "request_body_bytes_held",
+            "Bytes of request bodies held in memory now, over all requests",
+            body_bytes_held.clone(),
+        );
+        let body_budget_rejections = Counter::default();
+        registry.register(
+            "request_body_budget_rejections",
+            "Requests answered 503 because the body budget was spent",
+            body_budget_rejections.clone(),
+        );
         Self {
             registry,
+            body_bytes_held,
+            body_budget_rejections,
             reducer_items,
             reducer_lag,
             reducer_conflicts,
@@ -287,6 +305,13 @@ impl Metrics {
     pub(crate) fn set_relay(&self, relay: &bridge_events::RelayStats) {
         use std::sync::atomic::Ordering::Relaxed;
         catch_up(&self.events_published, relay.published.load(Relaxed));
+    }
+
+    /// Refreshes the body budget's figures (on each scrape).
+    pub(crate) fn set_body_budget(&self, b: &crate::budget::BodyBudget) {
+        self.body_bytes_held
+            .set(i64::try_from(b.in_use()).unwrap_or(i64::MAX));
+        catch_up(&self.body_budget_rejections, b.rejected());
     }
 
     /// Refreshes the reducer's counters (on each scrape).

@@ -1,7 +1,7 @@
 //! Service-side hashing against the raw `blake3` crate, side by side in one run (SPEC §9:
 //! within 10 %). `service/hash_bytes` is what `/hash` JSON and the CLI use; `service/unstamp_hash`
-//! is what `/stamp` does (look for an existing stamp, then hash); `service/streamed_64k` is
-//! the chunked path of a streamed `/hash` upload.
+//! is what `/stamp` does (look for an existing stamp, then hash). The streamed `/hash` upload
+//! is measured through its handler's own code in `bridge-api`'s `hash_stream` bench.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -33,19 +33,6 @@ fn hashing(c: &mut Criterion) {
             BenchmarkId::new("service_unstamp_hash", label),
             &data,
             |b, d| b.iter(|| Original::of(black_box(d)).hash),
-        );
-        g.bench_with_input(
-            BenchmarkId::new("service_streamed_64k", label),
-            &data,
-            |b, d| {
-                b.iter(|| {
-                    let mut h = blake3::Hasher::new();
-                    for chunk in black_box(d).chunks(64 << 10) {
-                        h.update(chunk);
-                    }
-                    h.finalize()
-                })
-            },
         );
         // The anchor again, last: the mean of both runs cancels drift across the group.
         g.bench_with_input(

@@ -1,10 +1,13 @@
-//! In-memory aggregation throughput of the namespace reducer (persistence excluded), against
-//! the Python design's figures: 1,100 items/s, and 1,000 items in < 100 ms. Goal (issue 6):
-//! ≥ 200,000 events/s aggregated.
+//! In-memory aggregation throughput of the namespace reducer (persistence excluded). Goal
+//! (issue 6): ≥ 200,000 events/s aggregated. The Python design's 1,100 items/s (and 1,000
+//! items in < 100 ms) is its published figure, quoted as a constant: nothing here runs it.
 //!
-//! 1,000,000 STAMP_CREATED events over 1,000 namespaces and 5 content types, folded in
-//! windows of 100 (the contract's batch size), each window closed and its deltas applied to
-//! in-memory states, as the reducer does before saving.
+//! 1,000,000 STAMP_CREATED envelopes, JSON as the orchestrator writes them to the event log
+//! (over 1,000 namespaces and 5 content types), each decoded with the reducer's own
+//! `StampEvent::from_envelope` and folded in windows of 100 (the contract's batch size), each
+//! window closed and its deltas applied to in-memory states, as the reducer does before
+//! saving. (`scripts/bench` section 4 reports first what matters more: the reducer's lag at the
+//! end of the HTTP stamp load and how long it took to drain.)
 //!
 //! End to end with persistence: 50,000 stamps (each with its STAMP_CREATED event) are written
 //! to a SQLite store by 64 concurrent callers — that write rate is the anchor, the fastest the
@@ -30,7 +33,8 @@ const EVENTS: usize = 1_000_000;
 const NAMESPACES: usize = 1_000;
 const BATCH: usize = 100;
 
-fn events() -> Vec<StampEvent> {
+/// The envelopes, as the event log holds them.
+fn events() -> Vec<String> {
     let types = [
         "text/plain",
         "text/x-python",
@@ -40,24 +44,31 @@ fn events() -> Vec<StampEvent> {
     ];
     let base = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
     (0..EVENTS)
-        .map(|i| StampEvent {
-            seq: i as i64 + 1,
-            namespace: format!("ns{}", (i * 7919) % NAMESPACES),
-            content_type: types[i % types.len()].to_owned(),
-            file_size: (i % 4096) as i64,
-            has_workflow: true,
-            created_at: base + chrono::Duration::milliseconds(i as i64),
+        .map(|i| {
+            let mut w = write(i);
+            w.stamp.namespace = format!("ns{}", (i * 7919) % NAMESPACES);
+            w.stamp.content_type = types[i % types.len()].to_owned();
+            w.stamp.created_at = base + chrono::Duration::milliseconds(i as i64);
+            bridge_core::envelope::Envelope::of(
+                bridge_nodes::orchestrator::stamp_created(&w.stamp),
+                w.stamp.correlation_id,
+                "orchestrator",
+                w.stamp.created_at,
+            )
+            .to_json()
         })
         .collect()
 }
 
-fn run(events: &[StampEvent]) -> (f64, HashMap<String, NamespaceState>) {
+fn run(events: &[String]) -> (f64, HashMap<String, NamespaceState>) {
     let mut states: HashMap<String, NamespaceState> = HashMap::new();
     let mut agg = Aggregator::new();
     let started = Instant::now();
-    for chunk in events.chunks(BATCH) {
-        for e in chunk {
-            agg.add(e);
+    for (c, chunk) in events.chunks(BATCH).enumerate() {
+        for (i, json) in chunk.iter().enumerate() {
+            let seq = (c * BATCH + i) as i64 + 1;
+            let e = StampEvent::from_envelope(seq, json.as_bytes()).expect("a valid envelope");
+            agg.add(&e);
         }
         for (ns, d) in agg.take() {
             let s = states
@@ -177,7 +188,7 @@ async fn end_to_end(label: &str, store: Arc<dyn Store>) {
     let stamp_rate = prefill(&store).await;
     let rate = reduce(&store).await;
     println!("reducer/e2e {label:<8} stamps in  {stamp_rate:>10.0} stamps/s (anchor: {E2E_STAMPS} stamps, {CALLERS} callers)");
-    println!("reducer/e2e {label:<8} saved     {rate:>10.0} events/s ({:.1}x the stamp rate; {:.0}x the Python design's 1,100/s)", rate / stamp_rate, rate / 1_100.0);
+    println!("reducer/e2e {label:<8} saved     {rate:>10.0} events/s ({:.1}x the stamp rate, the anchor of this run)", rate / stamp_rate);
     println!(
         "reducer/e2e {label:<8} goal       {:>10} (keeps up with the stamp rate)",
         if rate >= stamp_rate { "met" } else { "NOT met" }
@@ -217,9 +228,9 @@ fn aggregate() {
     assert_eq!(total as usize, EVENTS, "every event counted once");
     let rate = EVENTS as f64 / best;
     let (thousand, _) = run(&all[..1_000]);
-    println!("reducer/aggregate              {rate:>10.0} events/s ({EVENTS} events, {NAMESPACES} namespaces, windows of {BATCH})");
+    println!("reducer/aggregate              {rate:>10.0} events/s ({EVENTS} envelopes decoded and folded, {NAMESPACES} namespaces, windows of {BATCH})");
     println!(
-        "reducer/vs python design       {:>10.0} x (1,100 items/s)",
+        "reducer/vs python design       {:>10.0} x (its published 1,100 items/s, a constant: not run here)",
         rate / 1_100.0
     );
     println!(

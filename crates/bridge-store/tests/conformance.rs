@@ -799,6 +799,31 @@ mod sqlite {
         s.ping().await.unwrap();
     }
 
+    #[tokio::test]
+    async fn the_wal_is_copied_back_beside_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).await.unwrap();
+        let db = dir.path().join(bridge_store::sqlite::DB_FILE);
+        let size = || std::fs::metadata(&db).unwrap().len();
+        let before = size();
+        // In WAL mode only a checkpoint writes the database file. These few stamps are a few
+        // hundred WAL frames, under the 1,000 of SQLite's automatic checkpoint in the
+        // writer's commit: only the background checkpointer copies them back.
+        for i in 0..10 {
+            s.record_stamp(write("ns", format!("wal {i}").as_bytes()))
+                .await
+                .unwrap();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while size() == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file stayed at {before} bytes: nothing was checkpointed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     fn page_size(dir: &std::path::Path) -> i64 {
         rusqlite::Connection::open(dir.join(bridge_store::sqlite::DB_FILE))
             .unwrap()
@@ -807,24 +832,24 @@ mod sqlite {
     }
 
     #[tokio::test]
-    async fn new_databases_use_16_kib_pages_and_old_ones_keep_theirs() {
+    async fn new_databases_use_4_kib_pages_and_old_ones_keep_theirs() {
         let dir = tempfile::tempdir().unwrap();
         SqliteStore::open(dir.path()).await.unwrap();
-        assert_eq!(page_size(dir.path()), 16384);
+        assert_eq!(page_size(dir.path()), 4096);
 
-        // A database created before (4 KiB pages, already in WAL mode) opens unchanged.
+        // A database created before (16 KiB pages, already in WAL mode) opens unchanged.
         let old = tempfile::tempdir().unwrap();
         {
             let c =
                 rusqlite::Connection::open(old.path().join(bridge_store::sqlite::DB_FILE)).unwrap();
-            c.pragma_update(None, "page_size", 4096).unwrap();
+            c.pragma_update(None, "page_size", 16384).unwrap();
             c.pragma_update(None, "journal_mode", "WAL").unwrap();
             c.execute_batch("CREATE TABLE before_us (a INTEGER)")
                 .unwrap();
         }
         let s = SqliteStore::open(old.path()).await.unwrap();
         s.record_stamp(write("ns", b"old pages")).await.unwrap();
-        assert_eq!(page_size(old.path()), 4096);
+        assert_eq!(page_size(old.path()), 16384);
     }
 }
 

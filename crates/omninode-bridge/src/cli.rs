@@ -4,7 +4,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use bridge_api::{ApiKey, RateLimit, DEFAULT_MAX_CONTENT_BYTES, DEFAULT_MAX_UPLOAD_BYTES};
+use bridge_api::{
+    ApiKey, RateLimit, DEFAULT_BODY_BUDGET_BYTES, DEFAULT_MAX_CONTENT_BYTES,
+    DEFAULT_MAX_UPLOAD_BYTES,
+};
 use bridge_events::monitor::MonitorConfig;
 use bridge_events::{KafkaConnection, Password, RelayConfig, SaslMechanism, SecurityProtocol};
 use bridge_store::{DatabaseUrl, PgOptions};
@@ -207,6 +210,15 @@ pub(crate) struct ServeArgs {
     /// Limit for raw/multipart uploads to /hash (streamed, never buffered whole).
     #[arg(long, env = "ONEX_MAX_UPLOAD_BYTES", value_parser = parse_size, default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
     pub(crate) max_upload_bytes: u64,
+    /// Bytes of JSON request bodies held in memory at once, over all requests; past it a
+    /// request is answered 503 SERVER_BUSY with Retry-After (and a single body larger than
+    /// the whole budget 413).
+    #[arg(long, env = "ONEX_BODY_BUDGET_BYTES", value_parser = parse_size, default_value_t = DEFAULT_BODY_BUDGET_BYTES as u64)]
+    pub(crate) body_budget_bytes: u64,
+    /// One log line per request (`--log-requests false`: none; errors and everything else are
+    /// still logged, and the request metrics stay).
+    #[arg(long, env = "ONEX_LOG_REQUESTS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub(crate) log_requests: bool,
     /// Token bucket per API key (per client IP without auth), e.g. `500/s`.
     #[arg(long, env = "ONEX_RATE_LIMIT")]
     pub(crate) rate_limit: Option<RateLimit>,

@@ -92,7 +92,7 @@ pub(crate) async fn batch(
     Extension(principal): Extension<Principal>,
     req: Request,
 ) -> Result<Response, ApiError> {
-    let body: BatchBody = read_json(req, app.config.batch_body_limit()).await?;
+    let body: BatchBody = read_json(req, app.config.batch_body_limit(), &app.body_budget).await?;
     if body.items.is_empty() {
         return Err(
             ApiError::bad_request("EMPTY_BATCH", "items must not be empty").with_field("items"),

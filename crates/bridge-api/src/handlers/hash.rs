@@ -37,14 +37,14 @@ pub(crate) struct HashBody {
 /// `data` of a hash response.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct HashData {
-    file_hash: String,
+    pub(crate) file_hash: String,
     file_size: u64,
     content_type: String,
     execution_time_ms: f64,
 }
 
 /// Incremental hashing of a stream of chunks with a size limit.
-struct Streamed {
+pub(crate) struct Streamed {
     hasher: blake3::Hasher,
     size: u64,
     head: Vec<u8>,
@@ -75,7 +75,7 @@ impl Streamed {
         Ok(())
     }
 
-    fn finish(self, started: Instant, file_name: Option<&str>) -> HashData {
+    pub(crate) fn finish(self, started: Instant, file_name: Option<&str>) -> HashData {
         let hash: Blake3Hex = self.hasher.finalize().into();
         HashData {
             file_hash: hash.to_string(),
@@ -86,7 +86,7 @@ impl Streamed {
     }
 }
 
-async fn hash_stream<S, E>(mut stream: S, limit: u64) -> Result<Streamed, ApiError>
+pub(crate) async fn hash_stream<S, E>(mut stream: S, limit: u64) -> Result<Streamed, ApiError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -147,7 +147,12 @@ pub(crate) async fn hash(
             acc.finish(started, name.as_deref())
         }
         Some("application/json") => {
-            let bytes = read_body(req.into_body(), app.config.json_body_limit()).await?;
+            let bytes = read_body(
+                req.into_body(),
+                app.config.json_body_limit(),
+                &app.body_budget,
+            )
+            .await?;
             let body: HashBody = decode_json(&bytes)?;
             let content = decode_content(
                 body.content,

@@ -256,6 +256,7 @@ pub(crate) async fn ready(State(app): State<App>) -> Response {
 /// `GET /metrics`: Prometheus/OpenMetrics text.
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text")))]
 pub(crate) async fn metrics(State(app): State<App>) -> Response {
+    app.metrics.set_body_budget(&app.body_budget);
     if let Ok(n) = app.store().pending_events().await {
         app.metrics.events_pending.set(n as i64);
     }

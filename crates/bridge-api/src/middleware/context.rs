@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderName, HeaderValue};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
@@ -19,25 +19,43 @@ use crate::LEGACY_PREFIX;
 /// Header carrying the correlation id in and out.
 pub(crate) static CORRELATION_HEADER: HeaderName = HeaderName::from_static("x-correlation-id");
 
-/// The route template that matched, carried from the inner router to the outer middleware.
+/// The route template that matched, carried from the inner router to the outer middleware
+/// (a `MatchedPath` is a shared string: no copy per request).
 #[derive(Clone)]
-struct RouteTag(String);
+struct RouteTag(MatchedPath);
+
+impl RouteTag {
+    /// The template without the legacy prefix: both spellings are one route.
+    fn route(&self) -> &str {
+        let r = self.0.as_str();
+        r.strip_prefix(LEGACY_PREFIX).unwrap_or(r)
+    }
+}
 
 /// Route-level layer: records which route template matched.
 pub(crate) async fn tag_route(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let mut resp = next.run(req).await;
     if let Some(r) = route {
-        let r = r
-            .strip_prefix(LEGACY_PREFIX)
-            .map(str::to_owned)
-            .unwrap_or(r);
         resp.extensions_mut().insert(RouteTag(r));
     }
     resp
+}
+
+/// A method's label without an allocation per request.
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
 }
 
 /// Outermost layer (see module doc).
@@ -53,22 +71,27 @@ pub(crate) async fn context(State(app): State<App>, req: Request, next: Next) ->
         started: Instant::now(),
     };
     let method = req.method().clone();
+    // The body budget's scope ends once the response is built: what the request held of it
+    // is given back then.
     let mut resp = CTX
-        .scope(ctx.clone(), async move {
-            let resp = next.run(req).await;
-            let status = resp.status();
-            if resp.extensions().get::<Enveloped>().is_some()
-                || !(status.is_client_error() || status.is_server_error())
-            {
-                return resp;
-            }
-            let allow = resp.headers().get(header::ALLOW).cloned();
-            let mut wrapped = ApiError::from_status(status).into_response();
-            if let Some(a) = allow {
-                wrapped.headers_mut().insert(header::ALLOW, a);
-            }
-            wrapped
-        })
+        .scope(
+            ctx.clone(),
+            crate::budget::scope(async move {
+                let resp = next.run(req).await;
+                let status = resp.status();
+                if resp.extensions().get::<Enveloped>().is_some()
+                    || !(status.is_client_error() || status.is_server_error())
+                {
+                    return resp;
+                }
+                let allow = resp.headers().get(header::ALLOW).cloned();
+                let mut wrapped = ApiError::from_status(status).into_response();
+                if let Some(a) = allow {
+                    wrapped.headers_mut().insert(header::ALLOW, a);
+                }
+                wrapped
+            }),
+        )
         .await;
     resp.headers_mut().insert(
         CORRELATION_HEADER.clone(),
@@ -78,24 +101,26 @@ pub(crate) async fn context(State(app): State<App>, req: Request, next: Next) ->
     let route = resp
         .extensions()
         .get::<RouteTag>()
-        .map(|r| r.0.as_str())
+        .map(RouteTag::route)
         .unwrap_or("unmatched");
     let status = resp.status().as_u16();
     app.metrics
         .request_seconds
         .get_or_create(&RequestLabels {
-            method: method.to_string(),
+            method: method_label(&method),
             route: route.to_owned(),
             status,
         })
         .observe(elapsed.as_secs_f64());
-    tracing::info!(
-        correlation_id = %correlation_id,
-        method = %method,
-        route,
-        status,
-        duration_ms = elapsed.as_secs_f64() * 1000.0,
-        "request"
-    );
+    if app.config.log_requests {
+        tracing::info!(
+            correlation_id = %correlation_id,
+            method = %method,
+            route,
+            status,
+            duration_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+    }
     resp
 }

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod auth;
+mod budget;
 mod endpoints;
 mod errors;
 mod limits;

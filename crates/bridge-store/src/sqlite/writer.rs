@@ -27,6 +27,8 @@ use crate::{Result, StampOutcome, StoreError};
 pub(super) const QUEUE_DEPTH: usize = 4096;
 /// Most units of work committed in one transaction.
 const MAX_BATCH: usize = 256;
+/// A group commit slower than this (ms) is logged at debug level.
+const SLOW_COMMIT_MS: f64 = 20.0;
 
 /// Work that is not a stamp or a workflow: runs alone on the writer connection (after the
 /// group commit of the jobs that arrived with it) and sends its own reply.
@@ -90,7 +92,12 @@ async fn run(mut conns: Connections, mut rx: mpsc::Receiver<Work>) {
         }
         commit(&mut conns, &mut batch).await;
         for e in exclusive.drain(..) {
+            let started = std::time::Instant::now();
             e.run(&mut conns.sqlx).await;
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            if ms > SLOW_COMMIT_MS {
+                tracing::debug!(ms, "slow exclusive work");
+            }
         }
     }
     let _ = conns.sqlx.close().await;
@@ -103,7 +110,14 @@ async fn commit(conns: &mut Connections, batch: &mut Vec<Job>) {
     }
     let jobs: Vec<&Job> = batch.iter().collect();
     let log = conns.log.clone();
-    match write(&mut conns.direct, &jobs, log.as_deref()) {
+    let started = std::time::Instant::now();
+    let written = write(&mut conns.direct, &jobs, log.as_deref());
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if ms > SLOW_COMMIT_MS {
+        // The timeline of stalls (docs/benchmarks.md) is read from these with RUST_LOG=debug.
+        tracing::debug!(ms, jobs = jobs.len(), "slow group commit");
+    }
+    match written {
         Ok((inserted, logged)) => {
             answer(&mut conns.sqlx, std::mem::take(batch), &inserted, &logged).await
         }

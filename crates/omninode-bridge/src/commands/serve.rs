@@ -126,9 +126,13 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
         max_content_bytes: usize::try_from(args.max_content_bytes)
             .context("--max-content-bytes too large")?,
         max_upload_bytes: args.max_upload_bytes,
+        body_budget_bytes: usize::try_from(args.body_budget_bytes)
+            .context("--body-budget-bytes too large")?,
+        log_requests: args.log_requests,
         api_keys: args.api_keys,
         rate_limit: args.rate_limit,
     };
+
     let auth = if config.api_keys.is_empty() {
         "off"
     } else {
