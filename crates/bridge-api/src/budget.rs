@@ -4,8 +4,8 @@
 //! content limit would be tens of GiB. Each buffered byte takes a permit of one semaphore as it
 //! arrives; the request keeps them until its response is built (the decoded content, the
 //! stamped copy and the answer are all derived from them), then gives them back. A request
-//! that cannot get them is answered 503 `SERVER_BUSY` with `Retry-After` and its body is
-//! drained without being kept. Streamed uploads (`POST /hash` raw and multipart) hold one
+//! that cannot get them is answered 503 `SERVER_BUSY` with `Retry-After`; a little of its
+//! body is drained without being kept (see `extract::read_body`), then its connection closes. Streamed uploads (`POST /hash` raw and multipart) hold one
 //! chunk at a time and take no permits.
 
 use std::cell::RefCell;

@@ -7,8 +7,11 @@ use std::str::FromStr;
 pub const DEFAULT_MAX_CONTENT_BYTES: usize = 10 * 1024 * 1024;
 /// Default limit for raw and multipart uploads (1 GiB).
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
-/// Default budget of request bodies held in memory at once, across all requests (128 MiB).
-pub const DEFAULT_BODY_BUDGET_BYTES: usize = 128 * 1024 * 1024;
+/// Default budget of request bodies held in memory at once, across all requests (64 MiB: six
+/// bodies at the 10 MiB content limit). Decoding, stamping and answering a body take about
+/// twice its size again, so the server's peak is ~3x the budget: 180-207 MiB measured for a
+/// thousand concurrent 10 MiB bodies (docs/benchmarks.md).
+pub const DEFAULT_BODY_BUDGET_BYTES: usize = 64 * 1024 * 1024;
 /// Most items in one batch.
 pub const MAX_BATCH_ITEMS: usize = 1000;
 
@@ -23,7 +26,7 @@ pub struct ApiConfig {
     /// `budget`); a single body larger than all of it is refused 413.
     pub body_budget_bytes: usize,
     /// One log line per request (method, route, status, duration, correlation id). Off, a
-    /// 1 KiB `POST /hash` is ~15-20 % faster (docs/benchmarks.md); the request metrics stay.
+    /// 1 KiB `POST /hash` is ~15 % faster (docs/benchmarks.md); the request metrics stay.
     pub log_requests: bool,
     /// Configured API keys; empty means authentication is off.
     pub api_keys: Vec<ApiKey>,

@@ -74,7 +74,8 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
         ));
     }
     reject_declared_length(req.headers(), limit.min(budget.capacity()) as u64)?;
-    let bytes = read_body(req.into_body(), limit, budget).await?;
+    let declared = declared_length(req.headers());
+    let bytes = read_body(req.into_body(), limit, declared, budget).await?;
     decode_json(&bytes)
 }
 
@@ -96,13 +97,17 @@ async fn drain(mut chunks: BodyDataStream, limit: usize) {
     }
 }
 
-/// Answers 413 at once when `Content-Length` already says the body is too large.
-pub(crate) fn reject_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), ApiError> {
-    let declared = headers
+/// The body's length as its `Content-Length` header declares it, if it does.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    match declared {
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// Answers 413 at once when `Content-Length` already says the body is too large.
+pub(crate) fn reject_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), ApiError> {
+    match declared_length(headers) {
         Some(n) if n > limit => Err(ApiError::too_large(
             "PAYLOAD_TOO_LARGE",
             format!("request body of {n} bytes exceeds {limit} bytes"),
@@ -111,18 +116,38 @@ pub(crate) fn reject_declared_length(headers: &HeaderMap, limit: u64) -> Result<
     }
 }
 
+/// How much of a body refused for want of budget is still read (and dropped) so that a
+/// client sending a small one reads the 503. A larger one's connection is closed instead:
+/// draining it would cost the connection's read buffer (hyper grows it to ~400 KiB while a body
+/// streams in), and a thousand refused 10 MiB bodies drained at once held 550 MiB of them
+/// (docs/benchmarks.md, issue 20).
+const DRAIN_WHEN_BUSY: usize = 64 * 1024;
+
 /// Collects a body, answering 413 past `limit` without buffering more than that, and 503
-/// when the server's `budget` of held bodies cannot take it (the rest is then drained, not
-/// kept, so that the client reads the answer). The bytes count against the budget until the
-/// request's handling ends (see `budget`).
+/// when the server's `budget` of held bodies cannot take it (up to [`DRAIN_WHEN_BUSY`] of the
+/// rest is then drained, not kept, so that the client reads the answer). A body of `declared` length (its
+/// `Content-Length`, already checked against `limit`) takes its whole share of the budget
+/// before a byte is read: a thousand large bodies then either fit whole or are refused at
+/// once, instead of each holding part of the budget and none completing. A body of unknown
+/// length is charged as it arrives. The bytes count against the budget until the request's
+/// handling ends (see `budget`).
 pub(crate) async fn read_body(
     body: Body,
     limit: usize,
+    declared: Option<u64>,
     budget: &BodyBudget,
 ) -> Result<Bytes, ApiError> {
     // A body the whole budget cannot hold would never be taken: that is a limit too.
     let limit = limit.min(budget.capacity());
     let mut chunks = body.into_data_stream();
+    let mut reserved = 0usize;
+    if let Some(n) = declared.and_then(|n| usize::try_from(n).ok()) {
+        if let Err(busy) = budget.charge(n.min(limit)) {
+            drain(chunks, DRAIN_WHEN_BUSY).await;
+            return Err(busy);
+        }
+        reserved = n.min(limit);
+    }
     let mut parts: Vec<Bytes> = Vec::new();
     let mut size = 0usize;
     while let Some(chunk) = chunks.next().await {
@@ -139,10 +164,13 @@ pub(crate) async fn read_body(
                 format!("request body exceeds {limit} bytes"),
             ));
         }
-        if let Err(busy) = budget.charge(chunk.len()) {
-            drop(parts);
-            drain(chunks, limit - size).await;
-            return Err(busy);
+        if size > reserved {
+            if let Err(busy) = budget.charge(size - reserved) {
+                drop(parts);
+                drain(chunks, DRAIN_WHEN_BUSY).await;
+                return Err(busy);
+            }
+            reserved = size;
         }
         parts.push(chunk);
     }

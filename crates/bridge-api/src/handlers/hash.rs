@@ -18,7 +18,8 @@ use crate::app::App;
 use crate::envelope::Success;
 use crate::error::ApiError;
 use crate::extract::{
-    decode_content, decode_json, discard_body, media_type, read_body, reject_declared_length,
+    declared_length, decode_content, decode_json, discard_body, media_type, read_body,
+    reject_declared_length,
 };
 
 /// Bytes kept from the start of an upload for magic-number detection.
@@ -147,9 +148,11 @@ pub(crate) async fn hash(
             acc.finish(started, name.as_deref())
         }
         Some("application/json") => {
+            let declared = declared_length(req.headers());
             let bytes = read_body(
                 req.into_body(),
                 app.config.json_body_limit(),
+                declared,
                 &app.body_budget,
             )
             .await?;

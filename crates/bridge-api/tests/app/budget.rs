@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::Method;
+use axum::http::{header, Method, Request};
 use bridge_api::ApiConfig;
 use bytes::Bytes;
 use futures_util::{stream, StreamExt};
@@ -24,11 +24,16 @@ fn metric(text: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// A `/stamp` body of about 1 MiB sent in 64 KiB chunks, the last one only once `gate`
+/// A `/stamp` body of about 1 MiB (the same length for every `i`) sent in 64 KiB chunks, the last one only once `gate`
 /// closes: until then every request holds what it has received.
 fn held_back_body(i: usize, gate: Arc<tokio::sync::Semaphore>) -> Body {
+    held_back_body_of_length(i, gate).0
+}
+
+/// [`held_back_body`] and its length in bytes.
+fn held_back_body_of_length(i: usize, gate: Arc<tokio::sync::Semaphore>) -> (Body, usize) {
     let json = serde_json::json!({
-        "content": format!("# {i}\n{}\n", "x".repeat(BODY_MIB << 20)),
+        "content": format!("# {i:04}\n{}\n", "x".repeat(BODY_MIB << 20)),
         "namespace": "budget",
     })
     .to_string()
@@ -39,10 +44,11 @@ fn held_back_body(i: usize, gate: Arc<tokio::sync::Semaphore>) -> Body {
         .map(|c| Ok(Bytes::copy_from_slice(c)))
         .collect();
     let last = Bytes::copy_from_slice(last);
-    Body::from_stream(stream::iter(chunks).chain(stream::once(async move {
+    let body = Body::from_stream(stream::iter(chunks).chain(stream::once(async move {
         let _ = gate.acquire().await;
         Ok(last)
-    })))
+    })));
+    (body, json.len())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,5 +130,62 @@ async fn concurrent_large_bodies_beyond_the_budget_get_503_and_the_rest_are_stam
         )
         .await;
     assert_eq!(again.status, 201, "{}", again.text);
+    app.run_pending_outbox().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_of_declared_length_are_taken_whole_or_refused_before_they_are_read() {
+    let app = TestApp::with_config(ApiConfig {
+        body_budget_bytes: BUDGET,
+        ..ApiConfig::default()
+    })
+    .await;
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let mut len = 0;
+    let requests = futures_util::future::join_all((0..REQUESTS).map(|i| {
+        let (body, n) = held_back_body_of_length(i, gate.clone());
+        len = n;
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/stamp")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, n)
+            .body(body)
+            .unwrap();
+        app.send(req)
+    }));
+    // Each request takes its declared length whole: as many as fit hold the budget, every
+    // other one is refused at once, and no request holds part of it (which could leave the
+    // budget spent with no body complete).
+    let fits = BUDGET / len;
+    let watch = async {
+        let (mut held, mut refused) = (0, 0);
+        for _ in 0..600 {
+            let text = app.get("/metrics").await.text;
+            held = metric(&text, "request_body_bytes_held");
+            refused = metric(&text, "request_body_budget_rejections_total");
+            if refused as usize == REQUESTS - fits && held as usize == fits * len {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        gate.close();
+        (held, refused)
+    };
+    let (replies, (held, refused)) = tokio::join!(requests, watch);
+    assert_eq!(
+        held as usize,
+        fits * len,
+        "whole bodies held, nothing partial"
+    );
+    assert_eq!(refused as usize, REQUESTS - fits);
+    let created = replies.iter().filter(|r| r.status == 201).count();
+    let busy = replies.iter().filter(|r| r.status == 503).count();
+    assert_eq!(created, fits, "every body that was taken is stamped");
+    assert_eq!(busy, REQUESTS - fits);
+    assert_eq!(
+        metric(&app.get("/metrics").await.text, "request_body_bytes_held"),
+        0
+    );
     app.run_pending_outbox().await;
 }
