@@ -73,7 +73,6 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
             "expected Content-Type: application/json",
         ));
     }
-    reject_declared_length(req.headers(), limit.min(budget.capacity()) as u64)?;
     let declared = declared_length(req.headers());
     let bytes = read_body(req.into_body(), limit, declared, budget).await?;
     decode_json(&bytes)
@@ -108,12 +107,16 @@ pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
 /// Answers 413 at once when `Content-Length` already says the body is too large.
 pub(crate) fn reject_declared_length(headers: &HeaderMap, limit: u64) -> Result<(), ApiError> {
     match declared_length(headers) {
-        Some(n) if n > limit => Err(ApiError::too_large(
-            "PAYLOAD_TOO_LARGE",
-            format!("request body of {n} bytes exceeds {limit} bytes"),
-        )),
+        Some(n) if n > limit => Err(declared_too_large(n, limit)),
         _ => Ok(()),
     }
+}
+
+fn declared_too_large(n: u64, limit: u64) -> ApiError {
+    ApiError::too_large(
+        "PAYLOAD_TOO_LARGE",
+        format!("request body of {n} bytes exceeds {limit} bytes"),
+    )
 }
 
 /// How much of a body refused for want of budget is still read (and dropped) so that a
@@ -126,7 +129,7 @@ const DRAIN_WHEN_BUSY: usize = 64 * 1024;
 /// Collects a body, answering 413 past `limit` without buffering more than that, and 503
 /// when the server's `budget` of held bodies cannot take it (up to [`DRAIN_WHEN_BUSY`] of the
 /// rest is then drained, not kept, so that the client reads the answer). A body of `declared` length (its
-/// `Content-Length`, already checked against `limit`) takes its whole share of the budget
+/// `Content-Length`; 413 at once past `limit`, unread) takes its whole share of the budget
 /// before a byte is read: a thousand large bodies then either fit whole or are refused at
 /// once, instead of each holding part of the budget and none completing. A body of unknown
 /// length is charged as it arrives. The bytes count against the budget until the request's
@@ -141,12 +144,17 @@ pub(crate) async fn read_body(
     let limit = limit.min(budget.capacity());
     let mut chunks = body.into_data_stream();
     let mut reserved = 0usize;
-    if let Some(n) = declared.and_then(|n| usize::try_from(n).ok()) {
-        if let Err(busy) = budget.charge(n.min(limit)) {
+    if let Some(n) = declared {
+        // Refused at once, not read: `Content-Length` already says it is too large.
+        let n = usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= limit)
+            .ok_or_else(|| declared_too_large(n, limit as u64))?;
+        if let Err(busy) = budget.charge(n) {
             drain(chunks, DRAIN_WHEN_BUSY).await;
             return Err(busy);
         }
-        reserved = n.min(limit);
+        reserved = n;
     }
     let mut parts: Vec<Bytes> = Vec::new();
     let mut size = 0usize;

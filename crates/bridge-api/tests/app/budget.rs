@@ -24,14 +24,10 @@ fn metric(text: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// A `/stamp` body of about 1 MiB (the same length for every `i`) sent in 64 KiB chunks, the last one only once `gate`
-/// closes: until then every request holds what it has received.
-fn held_back_body(i: usize, gate: Arc<tokio::sync::Semaphore>) -> Body {
-    held_back_body_of_length(i, gate).0
-}
-
-/// [`held_back_body`] and its length in bytes.
-fn held_back_body_of_length(i: usize, gate: Arc<tokio::sync::Semaphore>) -> (Body, usize) {
+/// A `/stamp` body of about 1 MiB (the same length for every `i`) sent in 64 KiB chunks, the
+/// last one only once `gate` closes: until then every request holds what it has received.
+/// Returns the body and its length in bytes.
+fn held_back_body(i: usize, gate: Arc<tokio::sync::Semaphore>) -> (Body, usize) {
     let json = serde_json::json!({
         "content": format!("# {i:04}\n{}\n", "x".repeat(BODY_MIB << 20)),
         "namespace": "budget",
@@ -51,20 +47,25 @@ fn held_back_body_of_length(i: usize, gate: Arc<tokio::sync::Semaphore>) -> (Bod
     (body, json.len())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_large_bodies_beyond_the_budget_get_503_and_the_rest_are_stamped() {
-    let app = TestApp::with_config(ApiConfig {
+/// The in-process service with a body budget of [`BUDGET`].
+async fn app_with_budget() -> TestApp {
+    TestApp::with_config(ApiConfig {
         body_budget_bytes: BUDGET,
         ..ApiConfig::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_large_bodies_beyond_the_budget_get_503_and_the_rest_are_stamped() {
+    let app = app_with_budget().await;
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
     let requests = futures_util::future::join_all((0..REQUESTS).map(|i| {
         app.request(
             Method::POST,
             "/stamp",
             Some("application/json"),
-            held_back_body(i, gate.clone()),
+            held_back_body(i, gate.clone()).0,
             None,
         )
     }));
@@ -125,7 +126,7 @@ async fn concurrent_large_bodies_beyond_the_budget_get_503_and_the_rest_are_stam
             Method::POST,
             "/stamp",
             Some("application/json"),
-            held_back_body(REQUESTS, gate),
+            held_back_body(REQUESTS, gate).0,
             None,
         )
         .await;
@@ -135,15 +136,11 @@ async fn concurrent_large_bodies_beyond_the_budget_get_503_and_the_rest_are_stam
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_of_declared_length_are_taken_whole_or_refused_before_they_are_read() {
-    let app = TestApp::with_config(ApiConfig {
-        body_budget_bytes: BUDGET,
-        ..ApiConfig::default()
-    })
-    .await;
+    let app = app_with_budget().await;
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
     let mut len = 0;
     let requests = futures_util::future::join_all((0..REQUESTS).map(|i| {
-        let (body, n) = held_back_body_of_length(i, gate.clone());
+        let (body, n) = held_back_body(i, gate.clone());
         len = n;
         let req = Request::builder()
             .method(Method::POST)
