@@ -1,6 +1,8 @@
 //! Strict request decoding: JSON only with a JSON content type, bounded size, unknown fields
 //! rejected with the field named; content decoding (utf8/base64) with the content limit.
 
+use std::borrow::Cow;
+
 use axum::body::{Body, BodyDataStream};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
@@ -49,16 +51,16 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     })
 }
 
-/// The media type of the request, lowercased, without parameters.
-pub(crate) fn media_type(headers: &HeaderMap) -> Option<String> {
+/// The media type of the request, lowercased, without parameters (borrowed when it is
+/// lowercase already, as it nearly always is).
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<Cow<'_, str>> {
     let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(
-        v.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase(),
-    )
+    let m = v.split(';').next().unwrap_or("").trim();
+    Some(if m.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(m.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(m)
+    })
 }
 
 /// Reads and decodes a JSON body of at most `limit` bytes, held within `budget`.

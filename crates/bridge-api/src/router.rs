@@ -5,6 +5,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{delete, get, post};
 use axum::Router;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::app::App;
@@ -12,7 +13,7 @@ use crate::error::ApiError;
 use crate::handlers::{
     batch, hash, health, keys, log, lookup, namespaces, page, registry, stamp, validate,
 };
-use crate::middleware::{auth, context, rate_limit, tag_route};
+use crate::middleware::{context, guard, tag_route};
 use crate::openapi::openapi_json;
 use crate::LEGACY_PREFIX;
 
@@ -33,8 +34,7 @@ fn routes(app: &App) -> Router<App> {
         .route("/stamp/batch", post(batch::batch))
         .route("/batch", post(batch::batch))
         .route("/validate", post(validate::validate))
-        // Streams with its own limit (`--max-upload-bytes`); the default 2 MB cap would cut it.
-        .route("/hash", post(hash::hash).layer(DefaultBodyLimit::disable()))
+        .route("/hash", post(hash::hash))
         .route("/stamp/{file_hash}", get(lookup::get_stamp))
         .route("/workflows/{workflow_id}", get(lookup::get_workflow))
         .route("/namespaces", get(namespaces::list))
@@ -50,9 +50,8 @@ fn routes(app: &App) -> Router<App> {
             post(registry::heartbeat),
         )
         .route("/openapi.json", get(openapi_json))
-        .route_layer(from_fn_with_state(app.clone(), rate_limit))
-        .route_layer(from_fn_with_state(app.clone(), auth));
-    public.merge(protected).route_layer(from_fn(tag_route))
+        .route_layer(from_fn_with_state(app.clone(), guard));
+    public.route_layer(from_fn(tag_route)).merge(protected)
 }
 
 /// The complete HTTP service.
@@ -64,17 +63,27 @@ pub fn router(app: App) -> Router {
         .route("/", get(page::index))
         .route("/assets/{file}", get(page::asset))
         .route_layer(from_fn(tag_route));
-    Router::new()
+    let routes = Router::new()
         .merge(page)
         .merge(inner.clone())
         .nest(LEGACY_PREFIX, inner)
         .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such route") })
+        .with_state(app.clone());
+    // The outer layers wrap the router once, not each route (as `Router::layer` would): axum
+    // clones a route's stack of boxed services on every call, so every layer on a route
+    // costs allocations per request (docs/benchmarks.md, issue 20).
+    let service = ServiceBuilder::new()
+        .layer(from_fn_with_state(app, context))
+        // Every body is read under limits of our own (extract.rs, `--max-upload-bytes`); the
+        // one extractor that would apply axum's 2 MB default, `/hash`'s multipart stream,
+        // must not be cut by it.
+        .layer(DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(
             |_panic: Box<dyn std::any::Any + Send>| {
                 let cause = std::io::Error::other("handler panicked");
                 axum::response::IntoResponse::into_response(ApiError::internal(&cause))
             },
         ))
-        .layer(from_fn_with_state(app.clone(), context))
-        .with_state(app)
+        .service(routes);
+    Router::new().fallback_service(service)
 }

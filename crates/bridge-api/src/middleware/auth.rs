@@ -4,9 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::{ConnectInfo, Request};
 use subtle::ConstantTimeEq;
 
 use crate::app::App;
@@ -47,22 +45,18 @@ impl Principal {
     }
 }
 
-/// Requires a valid `X-API-Key` when keys are configured; records the `Principal`.
-pub(crate) async fn auth(
-    State(app): State<App>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+/// Who the request comes from: requires a valid `X-API-Key` when keys are configured.
+pub(crate) fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiError> {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    let principal = if app.config.api_keys.is_empty() {
-        Principal {
+    if app.config.api_keys.is_empty() {
+        Ok(Principal {
             key_index: None,
             namespaces: None,
             peer,
-        }
+        })
     } else {
         let provided = req
             .headers()
@@ -84,12 +78,10 @@ pub(crate) async fn auth(
             .namespaces
             .as_ref()
             .map(|n| Arc::from(n.as_slice()));
-        Principal {
+        Ok(Principal {
             key_index: Some(i),
             namespaces,
             peer,
-        }
-    };
-    req.extensions_mut().insert(principal);
-    Ok(next.run(req).await)
+        })
+    }
 }

@@ -7,6 +7,8 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 
+mod json;
+
 /// Installs the global subscriber (filter from `RUST_LOG`, default `info`); keep the guard
 /// until exit: dropping it writes out what is still queued.
 pub(crate) fn init(format: Option<LogFormat>) -> WorkerGuard {
@@ -30,7 +32,7 @@ pub(crate) fn init(format: Option<LogFormat>) -> WorkerGuard {
         .with_env_filter(filter)
         .with_writer(writer);
     match format {
-        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Json => builder.event_format(json::JsonLines).init(),
         LogFormat::Pretty => builder.init(),
     }
     guard
