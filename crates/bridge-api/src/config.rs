@@ -9,8 +9,8 @@ pub const DEFAULT_MAX_CONTENT_BYTES: usize = 10 * 1024 * 1024;
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
 /// Default budget of request bodies held in memory at once, across all requests (64 MiB: six
 /// bodies at the 10 MiB content limit). Decoding, stamping and answering a body take about
-/// twice its size again, so the server's peak is ~3x the budget: 180-207 MiB measured for a
-/// thousand concurrent 10 MiB bodies (docs/benchmarks.md).
+/// twice its size again, so the server's peak is ~3x the budget plus ~35 MiB: 180-223 MiB
+/// measured for a thousand concurrent 10 MiB bodies (docs/benchmarks.md).
 pub const DEFAULT_BODY_BUDGET_BYTES: usize = 64 * 1024 * 1024;
 /// Most items in one batch.
 pub const MAX_BATCH_ITEMS: usize = 1000;
