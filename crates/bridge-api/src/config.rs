@@ -26,7 +26,7 @@ pub struct ApiConfig {
     /// `budget`); a single body larger than all of it is refused 413.
     pub body_budget_bytes: usize,
     /// One log line per request (method, route, status, duration, correlation id). Off, a
-    /// 1 KiB `POST /hash` is ~15 % faster (docs/benchmarks.md); the request metrics stay.
+    /// 1 KiB `POST /hash` is ~14 % faster (docs/benchmarks.md); the request metrics stay.
     pub log_requests: bool,
     /// Configured API keys; empty means authentication is off.
     pub api_keys: Vec<ApiKey>,

@@ -1,6 +1,7 @@
 //! `POST /hash`: BLAKE3 of a raw body, a multipart field `file`, or JSON `{content}`.
-//! Uploads are streamed: each chunk is hashed as it arrives and dropped, so memory stays flat
-//! whatever the size; only the first bytes are kept for type detection.
+//! Uploads are streamed: each chunk is hashed as it arrives and dropped (a body of one chunk
+//! when it ends), so memory stays flat whatever the size; only the first bytes are kept for
+//! type detection.
 
 use std::time::Instant;
 
@@ -48,8 +49,8 @@ pub(crate) struct HashData {
 /// A body that arrives as one chunk (a small upload usually does) is hashed in one call when
 /// it ends, and its first bytes for type detection are that chunk itself. Only a second chunk
 /// brings in a `blake3::Hasher` (1.9 KB), boxed: kept inline it made every request's future
-/// that much larger, and that future is allocated and copied whole per request (a quarter of
-/// the handler's cost on a 1 KiB `POST /hash`).
+/// that much larger, and that future is allocated and copied whole per request (past glibc's
+/// small-size cache, so each request also ran `malloc_consolidate`; docs/benchmarks.md).
 pub(crate) struct Streamed {
     first: Bytes,
     rest: Option<Box<Incremental>>,
@@ -109,7 +110,7 @@ impl Streamed {
         let (hash, head): (Blake3Hex, &[u8]) = match &self.rest {
             Some(rest) => (rest.hasher.finalize().into(), &rest.head),
             None => (
-                blake3::hash(&self.first).into(),
+                hash_bytes(&self.first),
                 &self.first[..self.first.len().min(SNIFF_BYTES)],
             ),
         };

@@ -132,7 +132,6 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
         api_keys: args.api_keys,
         rate_limit: args.rate_limit,
     };
-
     let auth = if config.api_keys.is_empty() {
         "off"
     } else {

@@ -2,8 +2,8 @@
 //! `{"timestamp":…,"level":…,<the event's fields>,"target":…}`, one object a line.
 //!
 //! Written here because that formatter sends each piece of a line through an io-to-fmt adaptor
-//! that checks UTF-8 piece by piece: ~16,000 instructions for one request line, a third of
-//! the rest of a 1 KiB `POST /hash` (callgrind; docs/benchmarks.md, issue 20). Here a line is
+//! that checks UTF-8 piece by piece: ~17,600 instructions for one request line, a fifth of a
+//! 1 KiB `POST /hash` (callgrind; ~8,200 here; docs/benchmarks.md, issue 20). Here a line is
 //! built in one buffer, every key and value escaped by serde_json, and written once. Spans are
 //! not shown: the service opens none.
 
