@@ -21,6 +21,7 @@ pub mod stamp;
 pub mod statement;
 pub mod tlog;
 pub mod topics;
+pub mod witness;
 
 pub use domain::{Namespace, RelativePath, StampType};
 pub use error::{DomainError, Result};

@@ -14,6 +14,7 @@ mod observed;
 pub mod postgres;
 mod reduction;
 pub mod sqlite;
+pub mod witness;
 
 use async_trait::async_trait;
 use bridge_core::Blake3Hex;
@@ -28,6 +29,7 @@ pub use model::{
 pub use observed::{Observed, StoreObserver};
 pub use postgres::{PgOptions, PgStore};
 pub use sqlite::SqliteStore;
+pub use witness::{WitnessStore, WitnessedLog};
 
 /// The database's connection pool, for metrics and health (PostgreSQL only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use bridge_core::EventType;
 use bridge_store::{
     CursorMove, Delivery, EventRow, NamespaceState, NodeRecord, Position, Reduction,
     ReductionOutcome, SqliteStore, StampOutcome, StampRecord, StampWrite, StepRecord, Store,
-    TransitionRecord, WorkflowRecord,
+    TransitionRecord, WitnessStore, WitnessedLog, WorkflowRecord,
 };
 use chrono::{SubsecRound, Utc};
 use uuid::Uuid;
@@ -729,6 +729,67 @@ async fn a_failing_unit_spares_its_batch<S: Store>(s: Arc<S>) {
     assert_eq!(s.pending_events().await.unwrap(), 63);
 }
 
+/// The witness's state (SPEC §13): an advance is a compare-and-swap on (size, root); of
+/// concurrent advances from one state exactly one lands.
+async fn witness_state_advances_by_compare_and_swap<S: Store + WitnessStore>(s: Arc<S>) {
+    use bridge_core::tlog::Hash;
+    let log = |size: u64, root: u8| WitnessedLog {
+        origin: "example.com/log".into(),
+        size,
+        root: Hash([root; 32]),
+        checkpoint: format!("example.com/log\n{size}\nroot {root}\n\n\u{2014} sig\n"),
+    };
+    assert_eq!(s.witnessed("example.com/log").await.unwrap(), None);
+    assert!(s.advance_witnessed(None, &log(10, 1)).await.unwrap());
+    assert!(
+        !s.advance_witnessed(None, &log(11, 2)).await.unwrap(),
+        "a second first write"
+    );
+    assert!(
+        !s.advance_witnessed(Some((10, Hash([9; 32]))), &log(12, 3))
+            .await
+            .unwrap(),
+        "another root"
+    );
+    assert!(
+        !s.advance_witnessed(Some((9, Hash([1; 32]))), &log(12, 3))
+            .await
+            .unwrap(),
+        "another size"
+    );
+    assert_eq!(
+        s.witnessed("example.com/log").await.unwrap(),
+        Some(log(10, 1))
+    );
+    assert!(s
+        .advance_witnessed(Some((10, Hash([1; 32]))), &log(30, 4))
+        .await
+        .unwrap());
+    let hash = bridge_store::witness::origin_hash("example.com/log");
+    assert_eq!(hash.len(), 64);
+    assert_eq!(s.witnessed_by_hash(&hash).await.unwrap(), Some(log(30, 4)));
+    assert_eq!(s.witnessed_by_hash(&"0".repeat(64)).await.unwrap(), None);
+    let tasks: Vec<_> = (0..8u8)
+        .map(|i| {
+            let s = s.clone();
+            let next = log(31 + u64::from(i), 10 + i);
+            tokio::spawn(async move {
+                s.advance_witnessed(Some((30, Hash([4; 32]))), &next)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1, "exactly one advance from one state lands");
+    let now = s.witnessed("example.com/log").await.unwrap().unwrap();
+    assert!((31..39).contains(&now.size));
+    assert_eq!(now.root.0[0], 10 + (now.size - 31) as u8);
+}
+
 /// Every scenario as a test of one backend; `$store` is an async block giving
 /// `(guard, store)`, the guard keeping the database alive for the test.
 macro_rules! conformance {
@@ -747,7 +808,8 @@ macro_rules! conformance {
                 outbox_claims_are_ordered_leased_and_settled,
                 concurrent_duplicates_make_one_row,
                 a_failing_unit_spares_its_batch,
-                concurrent_distinct_all_land
+                concurrent_distinct_all_land,
+                witness_state_advances_by_compare_and_swap
             );
         }
     };

@@ -9,7 +9,10 @@ mod note;
 mod path;
 mod proof;
 
-pub use note::{LogSigner, LogVerifier, NoteError, VerifiedCheckpoint};
+pub use note::{
+    check_name, key_id_of, parse_checkpoint, split_note, LogSigner, LogVerifier, NoteError,
+    NoteSignature, VerifiedCheckpoint, MAX_NOTE_SIGNATURES,
+};
 pub use path::{TilePath, TilePathError};
 pub use proof::{ProofError, TlogProof};
 pub use tlog_tiles::{

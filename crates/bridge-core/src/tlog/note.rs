@@ -23,23 +23,28 @@ fn err(why: impl Into<String>) -> NoteError {
 }
 
 /// Checks a log origin / key name: non-empty, no spaces, no `+`, no control characters.
-fn check_name(name: &str) -> Result<(), NoteError> {
+pub fn check_name(name: &str) -> Result<(), NoteError> {
     if name.is_empty()
         || name
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '+')
     {
         return Err(err(format!(
-            "log origin {name:?} must be non-empty, without spaces or '+'"
+            "key name {name:?} must be non-empty, without spaces or '+'"
         )));
     }
     Ok(())
 }
 
 fn key_id(name: &str, public: &[u8; 32]) -> u32 {
+    key_id_of(name, ED25519, public)
+}
+
+/// A note key id: `SHA-256(name || 0x0A || signature type || public key)[:4]`, big-endian.
+pub fn key_id_of(name: &str, sig_type: u8, public: &[u8]) -> u32 {
     let mut h = Sha256::new();
     h.update(name.as_bytes());
-    h.update([b'\n', ED25519]);
+    h.update([b'\n', sig_type]);
     h.update(public);
     let d = h.finalize();
     u32::from_be_bytes([d[0], d[1], d[2], d[3]])
@@ -187,57 +192,36 @@ impl LogVerifier {
     /// Verifies a checkpoint note signed by this key and reads its size and root.
     pub fn verify(&self, note: &str) -> Result<VerifiedCheckpoint, NoteError> {
         let text = self.open(note)?;
-        let mut lines = text.lines();
-        let origin = lines.next().unwrap_or_default();
+        let (origin, cp) = parse_checkpoint(text)?;
         if origin != self.name {
             return Err(err(format!(
                 "checkpoint of {origin:?}, not of {:?}",
                 self.name
             )));
         }
-        let size = lines
-            .next()
-            .filter(|s| !s.is_empty() && (s == &"0" || !s.starts_with('0')))
-            .and_then(|s| s.parse::<u64>().ok())
-            .ok_or_else(|| err("the tree size is not a decimal"))?;
-        let root = lines
-            .next()
-            .and_then(|r| B64.decode(r).ok())
-            .and_then(|r| <[u8; 32]>::try_from(r).ok())
-            .ok_or_else(|| err("the root hash is not 32 bytes of base64"))?;
-        Ok(VerifiedCheckpoint {
-            size,
-            root: Hash(root),
-        })
+        Ok(cp)
+    }
+
+    /// The log's origin (the key's name).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The raw Ed25519 public key (two vkeys of one key are duplicates in a policy).
+    pub fn public_bytes(&self) -> &[u8; 32] {
+        self.key.as_bytes()
     }
 
     /// Verifies a note signed by this key (others' signatures are ignored); its text.
     pub fn open<'n>(&self, note: &'n str) -> Result<&'n str, NoteError> {
-        if note.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(err("a note holds no control characters"));
-        }
-        let split = note
-            .rfind("\n\n")
-            .ok_or_else(|| err("a note's text and signatures are separated by a blank line"))?;
-        let (text, sigs) = (&note[..=split], &note[split + 2..]);
+        let (text, sigs) = split_note(note)?;
         let mut verified = false;
-        for line in sigs.lines() {
-            let (name, sig) = line
-                .strip_prefix("\u{2014} ")
-                .and_then(|l| l.split_once(' '))
-                .ok_or_else(|| err("a signature line is '\u{2014} <name> <base64>'"))?;
-            let Ok(blob) = B64.decode(sig) else {
-                return Err(err("a signature is not base64"));
-            };
-            if blob.len() < 4 {
-                return Err(err("a signature is too short"));
-            }
-            let id = u32::from_be_bytes([blob[0], blob[1], blob[2], blob[3]]);
-            // Unknown keys are ignored; a known one must verify.
-            if name != self.name || id != self.id {
-                continue;
-            }
-            let sig = ed25519_dalek::Signature::from_slice(&blob[4..])
+        // Unknown keys are ignored; a known one must verify.
+        for s in sigs
+            .iter()
+            .filter(|s| s.name == self.name && s.id == self.id)
+        {
+            let sig = ed25519_dalek::Signature::from_slice(&s.sig)
                 .map_err(|_| err("not an Ed25519 signature"))?;
             self.key
                 .verify(text.as_bytes(), &sig)
@@ -249,4 +233,108 @@ impl LogVerifier {
         }
         Ok(text)
     }
+}
+
+/// Most signature lines a note may carry: C2SP asks verifiers to accept at least 16.
+pub const MAX_NOTE_SIGNATURES: usize = 64;
+
+/// One signature line of a note: `— <name> base64(key id || signature)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NoteSignature {
+    /// The key name.
+    pub name: String,
+    /// The 32-bit key id.
+    pub id: u32,
+    /// The signature bytes after the key id.
+    pub sig: Vec<u8>,
+}
+
+impl NoteSignature {
+    /// The line, newline included.
+    pub fn line(&self) -> String {
+        let mut blob = self.id.to_be_bytes().to_vec();
+        blob.extend_from_slice(&self.sig);
+        format!("\u{2014} {} {}\n", self.name, B64.encode(blob))
+    }
+}
+
+/// Splits a signed note into its text (ending in a newline) and its signature lines, checking
+/// the grammar of C2SP signed-note (no control characters, the last blank line as separator,
+/// at most [`MAX_NOTE_SIGNATURES`] lines). Nothing is verified here.
+pub fn split_note(note: &str) -> Result<(&str, Vec<NoteSignature>), NoteError> {
+    if note.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(err("a note holds no control characters"));
+    }
+    if !note.ends_with('\n') {
+        return Err(err("a note ends with a newline"));
+    }
+    let split = note
+        .rfind("\n\n")
+        .ok_or_else(|| err("a note's text and signatures are separated by a blank line"))?;
+    let (text, sigs) = (&note[..=split], &note[split + 2..]);
+    let bad_line = || err("a signature line is '\u{2014} <name> <base64>'");
+    let mut out = Vec::new();
+    for line in sigs.lines() {
+        if out.len() == MAX_NOTE_SIGNATURES {
+            return Err(err(format!(
+                "a note carries at most {MAX_NOTE_SIGNATURES} signatures"
+            )));
+        }
+        let (name, sig) = line
+            .strip_prefix("\u{2014} ")
+            .and_then(|l| l.split_once(' '))
+            .ok_or_else(bad_line)?;
+        if name.is_empty() || name.contains('+') || sig.contains(' ') {
+            return Err(bad_line());
+        }
+        let Ok(blob) = B64.decode(sig) else {
+            return Err(err("a signature is not base64"));
+        };
+        if blob.len() < 5 {
+            return Err(err("a signature is too short"));
+        }
+        out.push(NoteSignature {
+            name: name.to_owned(),
+            id: u32::from_be_bytes([blob[0], blob[1], blob[2], blob[3]]),
+            sig: blob[4..].to_vec(),
+        });
+    }
+    if out.is_empty() {
+        return Err(err("a note carries at least one signature"));
+    }
+    Ok((text, out))
+}
+
+/// Reads a checkpoint's text (C2SP tlog-checkpoint: origin, decimal size, base64 root, then
+/// optional non-empty extension lines): its origin, size and root.
+pub fn parse_checkpoint(text: &str) -> Result<(&str, VerifiedCheckpoint), NoteError> {
+    let mut lines = text.lines();
+    let origin = lines
+        .next()
+        .filter(|o| !o.is_empty())
+        .ok_or_else(|| err("a checkpoint starts with its origin"))?;
+    let size = lines
+        .next()
+        .filter(|s| {
+            !s.is_empty()
+                && s.bytes().all(|b| b.is_ascii_digit())
+                && (*s == "0" || !s.starts_with('0'))
+        })
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or_else(|| err("the tree size is not a decimal"))?;
+    let root = lines
+        .next()
+        .and_then(|r| B64.decode(r).ok())
+        .and_then(|r| <[u8; 32]>::try_from(r).ok())
+        .ok_or_else(|| err("the root hash is not 32 bytes of base64"))?;
+    if lines.any(str::is_empty) {
+        return Err(err("a checkpoint's extension lines are not empty"));
+    }
+    Ok((
+        origin,
+        VerifiedCheckpoint {
+            size,
+            root: Hash(root),
+        },
+    ))
 }

@@ -8,6 +8,7 @@ mod columns;
 mod nodes;
 mod rows;
 mod state;
+mod witness;
 mod writer;
 
 use std::sync::atomic::{AtomicU64, Ordering};

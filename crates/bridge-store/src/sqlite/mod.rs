@@ -9,6 +9,7 @@ mod rows;
 #[doc(hidden)]
 pub mod sql;
 mod state;
+mod witness;
 mod writer;
 
 use std::path::Path;
