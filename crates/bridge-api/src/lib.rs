@@ -17,6 +17,7 @@ mod middleware;
 mod openapi;
 mod router;
 pub mod views;
+pub mod witness;
 
 pub use app::App;
 pub use config::{

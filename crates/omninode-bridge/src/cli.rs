@@ -60,6 +60,31 @@ pub(crate) enum Command {
     /// Publish codegen events.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Run a C2SP witness for other logs: cosign their checkpoints (SPEC §13).
+    Witness(WitnessArgs),
+}
+
+/// `witness`: a C2SP tlog-witness server.
+#[derive(Debug, Args)]
+pub(crate) struct WitnessArgs {
+    /// HTTP listen address (POST /add-checkpoint, GET /<sha256(origin) hex>/checkpoint).
+    #[arg(long, env = "ONEX_WITNESS_BIND", default_value = "127.0.0.1:8054")]
+    pub(crate) bind: SocketAddr,
+    /// The witness's Ed25519 key, OpenSSH format (`keys generate --witness` writes one).
+    #[arg(long, env = "ONEX_WITNESS_KEY")]
+    pub(crate) key: PathBuf,
+    /// Also cosign with ML-DSA-44: a PEM PKCS#8 key in RFC 9881's seed-only form
+    /// (`keys generate --witness --ml-dsa` writes one).
+    #[arg(long, env = "ONEX_WITNESS_ML_DSA_KEY")]
+    pub(crate) ml_dsa_key: Option<PathBuf>,
+    /// The cosigner name of the witness's signature lines (a schema-less URL).
+    #[arg(long, env = "ONEX_WITNESS_NAME")]
+    pub(crate) name: String,
+    /// A tlog-policy file: its `log <vkey>` lines are the logs this witness cosigns.
+    #[arg(long, env = "ONEX_WITNESS_POLICY")]
+    pub(crate) policy: PathBuf,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +97,17 @@ pub(crate) enum KeysCommand {
         /// Principal of the `allowed_signers` line.
         #[arg(long, env = "ONEX_SIGNER_IDENTITY", default_value = "omninode-bridge")]
         identity: String,
+        /// A witness key instead (`witness_ed25519`): prints its vkey (type 0x04) for the
+        /// `witness` lines of logs' policies.
+        #[arg(long, requires = "name")]
+        witness: bool,
+        /// The witness's cosigner name (a schema-less URL, e.g. witness.example.com/w1).
+        #[arg(long, requires = "witness")]
+        name: Option<String>,
+        /// With --witness: also an ML-DSA-44 key (`witness_ml_dsa_44.pem`), its vkey (0x06)
+        /// on a second line.
+        #[arg(long, requires = "witness")]
+        ml_dsa: bool,
     },
 }
 

@@ -154,3 +154,71 @@ pub(crate) fn public_path(path: &Path) -> PathBuf {
     s.push(".pub");
     PathBuf::from(s)
 }
+
+/// The DER of an ML-DSA-44 PKCS#8 `PrivateKeyInfo` in RFC 9881's seed-only form, up to the
+/// 32-byte seed: version 0, the id-ml-dsa-44 OID (2.16.840.1.101.3.4.3.17), and an OCTET STRING
+/// holding `[0] IMPLICIT seed`. Written out rather than pulling `pkcs8` and `der` in for one
+/// fixed shape; it is what pyca `cryptography` and OpenSSL 3.5 read as an ML-DSA-44 key.
+const ML_DSA_44_PKCS8_PREFIX: [u8; 22] = [
+    0x30, 0x34, 0x02, 0x01, 0x00, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
+    0x03, 0x11, 0x04, 0x22, 0x80, 0x20,
+];
+const PEM_BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
+const PEM_END: &str = "-----END PRIVATE KEY-----";
+
+/// Reads an ML-DSA-44 private key (PEM PKCS#8, seed-only form), owner-only: its seed.
+pub(crate) fn read_ml_dsa_seed(path: &Path) -> anyhow::Result<[u8; 32]> {
+    use base64::Engine;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read key file {}", path.display()))?;
+    check_private_mode(path)?;
+    let body: String = text
+        .trim()
+        .strip_prefix(PEM_BEGIN)
+        .and_then(|t| t.strip_suffix(PEM_END))
+        .map(|b| b.split_whitespace().collect())
+        .with_context(|| {
+            format!(
+                "key file {}: expected a PEM '{PEM_BEGIN}' block (an ML-DSA-44 PKCS#8 key)",
+                path.display()
+            )
+        })?;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .ok()
+        .filter(|d| d.len() == 54 && d.starts_with(&ML_DSA_44_PKCS8_PREFIX))
+        .with_context(|| {
+            format!(
+                "key file {}: not an ML-DSA-44 private key in the seed-only PKCS#8 form (RFC 9881)",
+                path.display()
+            )
+        })?;
+    Ok(der[22..].try_into().expect("54 - 22 bytes"))
+}
+
+/// Writes an ML-DSA-44 seed as a PEM PKCS#8 key (0600, never over an existing file).
+pub(crate) fn write_ml_dsa_seed(path: &Path, seed: &[u8; 32]) -> anyhow::Result<()> {
+    use base64::Engine;
+    if path.exists() {
+        bail!("{} exists: refusing to overwrite a key", path.display());
+    }
+    let mut der = ML_DSA_44_PKCS8_PREFIX.to_vec();
+    der.extend_from_slice(seed);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
+        .collect();
+    let pem = format!("{PEM_BEGIN}\n{}\n{PEM_END}\n", lines.join("\n"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(pem.as_bytes())
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+}

@@ -207,6 +207,11 @@ impl LogVerifier {
         &self.name
     }
 
+    /// Whether a note signature line is this key's (name and id both match).
+    pub fn claims(&self, sig: &NoteSignature) -> bool {
+        sig.name == self.name && sig.id == self.id
+    }
+
     /// The raw Ed25519 public key (two vkeys of one key are duplicates in a policy).
     pub fn public_bytes(&self) -> &[u8; 32] {
         self.key.as_bytes()

@@ -7,7 +7,7 @@ use std::fmt;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
-use crate::tlog::{check_tree, parse_checkpoint, split_note, Hash, LogVerifier};
+use crate::tlog::{check_tree, parse_checkpoint, split_note, Hash, LogVerifier, NoteSignature};
 
 use super::cosign::empty_root;
 
@@ -160,6 +160,8 @@ pub struct Accepted {
     pub text: String,
     /// Its tree.
     pub state: WitnessedState,
+    /// The log's signatures that verified (what a witness keeps beside its own).
+    pub log_signatures: Vec<NoteSignature>,
 }
 
 /// The checks of tlog-witness, in its order, against the stored state of the checkpoint's
@@ -169,14 +171,22 @@ pub fn check<'k>(
     keys: impl Fn(&str) -> Option<&'k [LogVerifier]>,
     stored: Option<&WitnessedState>,
 ) -> Result<Accepted, Refusal> {
-    let (text, _) =
+    let (text, sigs) =
         split_note(&req.checkpoint).map_err(|e| Refusal::Malformed(format!("checkpoint: {e}")))?;
     let (origin, cp) =
         parse_checkpoint(text).map_err(|e| Refusal::Malformed(format!("checkpoint: {e}")))?;
     let trusted = keys(origin).ok_or_else(|| Refusal::UnknownOrigin(origin.to_owned()))?;
-    if !trusted.iter().any(|k| k.open(&req.checkpoint).is_ok()) {
+    let verified: Vec<&LogVerifier> = trusted
+        .iter()
+        .filter(|k| k.open(&req.checkpoint).is_ok())
+        .collect();
+    if verified.is_empty() {
         return Err(Refusal::Forbidden(origin.to_owned()));
     }
+    let log_signatures = sigs
+        .into_iter()
+        .filter(|s| verified.iter().any(|k| k.claims(s)))
+        .collect();
     if req.old > cp.size {
         return Err(Refusal::OldTooLarge {
             old: req.old,
@@ -229,5 +239,6 @@ pub fn check<'k>(
             size: cp.size,
             root: cp.root,
         },
+        log_signatures,
     })
 }

@@ -401,3 +401,21 @@ fn witness_checks_follow_the_spec() {
     let r = check(&req(0, vec![], "example.com/log\n1\n".into()), lookup, None).unwrap_err();
     assert_eq!(r.status(), 400);
 }
+
+#[test]
+fn a_cosigner_never_prints_its_key() {
+    let seed = rand32();
+    let ed = Cosigner::ed25519("w.example", ed25519_dalek::SigningKey::from_bytes(&seed)).unwrap();
+    let pq = Cosigner::ml_dsa_44("w.example", &seed).unwrap();
+    for c in [ed, pq] {
+        let shown = format!("{c:?}");
+        assert!(shown.contains("w.example"), "{shown}");
+        for secret in [B64.encode(seed), format!("{seed:?}"), hex(&seed)] {
+            assert!(!shown.contains(&secret), "{shown}");
+        }
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use bridge_api::{KeyStatus, PublishedKey, ServiceKeys};
 use bridge_core::signature::{KeyId, StampSigner, TrustedKey};
 use bridge_core::tlog::LogSigner;
+use bridge_core::witness::Cosigner;
 use ssh_key::rand_core::OsRng;
 use ssh_key::{Algorithm, HashAlg, PrivateKey};
 
@@ -24,7 +25,19 @@ const KEYS_DIR: &str = "keys";
 
 pub(crate) fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        KeysCommand::Generate { dir, identity } => {
+        KeysCommand::Generate {
+            dir,
+            witness: true,
+            name: Some(name),
+            ml_dsa,
+            ..
+        } => {
+            for vkey in generate_witness(&dir, &name, ml_dsa)? {
+                println!("{vkey}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysCommand::Generate { dir, identity, .. } => {
             let line = generate(&dir, &identity)?;
             println!("{line}");
             Ok(ExitCode::SUCCESS)
@@ -48,6 +61,50 @@ fn generate(dir: &Path, identity: &str) -> anyhow::Result<String> {
     );
     Ok(TrustedKey::new(key.public_key().clone(), identity).allowed_signers_line())
 }
+
+/// Writes `DIR/witness_ed25519` (0600, `.pub` beside it) and, with `ml_dsa`,
+/// `DIR/witness_ml_dsa_44.pem` (0600), never over existing files; their vkeys.
+fn generate_witness(dir: &Path, name: &str, ml_dsa: bool) -> anyhow::Result<Vec<String>> {
+    use ssh_key::rand_core::RngCore;
+    // Check the name before writing anything.
+    bridge_core::tlog::check_name(name).map_err(|e| anyhow::anyhow!("--name: {e}"))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let private_path = dir.join(WITNESS_KEY_FILE);
+    let ml_path = dir.join(WITNESS_ML_DSA_FILE);
+    if ml_dsa && ml_path.exists() {
+        bail!("{} exists: refusing to overwrite a key", ml_path.display());
+    }
+    let key = PrivateKey::random(&mut OsRng, Algorithm::Ed25519).context("generating a key")?;
+    keyfiles::write_pair(&private_path, &key)?;
+    let ed = key
+        .key_data()
+        .ed25519()
+        .map(|k| ed25519_dalek::SigningKey::from_bytes(k.private.as_ref()))
+        .context("an Ed25519 key")?;
+    let mut vkeys = vec![Cosigner::ed25519(name, ed)
+        .map_err(|e| anyhow::anyhow!("--name: {e}"))?
+        .key()
+        .vkey()];
+    eprintln!("wrote {}", private_path.display());
+    if ml_dsa {
+        let mut seed = [0u8; 32];
+        OsRng.fill_bytes(&mut seed);
+        keyfiles::write_ml_dsa_seed(&ml_path, &seed)?;
+        vkeys.push(
+            Cosigner::ml_dsa_44(name, &seed)
+                .map_err(|e| anyhow::anyhow!("--name: {e}"))?
+                .key()
+                .vkey(),
+        );
+        eprintln!("wrote {}", ml_path.display());
+    }
+    Ok(vkeys)
+}
+
+/// File name of a generated witness key.
+const WITNESS_KEY_FILE: &str = "witness_ed25519";
+/// File name of a generated ML-DSA-44 witness key.
+const WITNESS_ML_DSA_FILE: &str = "witness_ml_dsa_44.pem";
 
 /// A principal that an `allowed_signers` line can carry as is.
 pub(crate) fn check_identity(identity: &str) -> anyhow::Result<()> {

@@ -10,6 +10,7 @@ mod stamp;
 mod topics;
 mod unstamp;
 mod verify;
+mod witness;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Contracts(cmd) => contracts::run(cmd),
         Command::Topics(cmd) => topics::run(cmd).await,
         Command::Events(cmd) => events::run(cmd).await,
+        Command::Witness(args) => witness::run(args).await,
     }
 }
 

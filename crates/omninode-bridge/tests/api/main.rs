@@ -24,3 +24,4 @@ mod supervision;
 mod tls_api;
 mod tls_kafka;
 mod tls_postgres;
+mod witness;
