@@ -22,9 +22,9 @@ use bridge_core::Blake3Hex;
 pub use database_url::DatabaseUrl;
 pub use error::{Result, StoreError};
 pub use model::{
-    CursorMove, Delivery, EventRow, LogCheckpoint, LogProof, LoggedEvent, NamespaceState,
-    NodeRecord, OutboxRow, Position, Reduction, ReductionOutcome, StampOutcome, StampRecord,
-    StampWrite, StepRecord, TransitionRecord, WorkflowRecord,
+    Cosignature, CursorMove, Delivery, EventRow, Evidence, LogCheckpoint, LogProof, LoggedEvent,
+    NamespaceState, NodeRecord, OutboxRow, Position, Reduction, ReductionOutcome, StampOutcome,
+    StampRecord, StampWrite, StepRecord, TransitionRecord, WitnessSize, WorkflowRecord,
 };
 pub use observed::{Observed, StoreObserver};
 pub use postgres::{PgOptions, PgStore};
@@ -107,6 +107,38 @@ pub trait Store: Send + Sync + 'static {
         let _ = stamp_id;
         Ok(None)
     }
+
+    /// The log-signed checkpoint of the tree of `size` entries, if one was signed.
+    async fn log_checkpoint_at(&self, size: u64) -> Result<Option<LogCheckpoint>>;
+
+    /// What the log knows of each witness it asked (SPEC §13).
+    async fn witness_sizes(&self) -> Result<Vec<WitnessSize>>;
+
+    /// Records a witness's answer in one transaction: the size it now has, and, when it
+    /// cosigned, its cosignature line for that size.
+    async fn record_witness(&self, size: &WitnessSize, cosignature: Option<&str>) -> Result<()>;
+
+    /// The cosignatures kept for the checkpoint of `size`.
+    async fn cosignatures(&self, size: u64) -> Result<Vec<Cosignature>>;
+
+    /// Stores `note` as the newest witnessed checkpoint if it is larger than the stored one;
+    /// whether it was.
+    async fn advance_witnessed_checkpoint(&self, size: u64, note: &str) -> Result<bool>;
+
+    /// The newest checkpoint whose cosignatures met the quorum, with them.
+    async fn witnessed_checkpoint(&self) -> Result<Option<LogCheckpoint>>;
+
+    /// Keeps a witness's answer that may be evidence of a fork.
+    async fn keep_evidence(&self, evidence: &Evidence) -> Result<()>;
+
+    /// Takes (or renews) the lease `name` for `holder` until `ttl` from now, if it is free,
+    /// expired or already `holder`'s; whether `holder` holds it.
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: uuid::Uuid,
+        ttl: std::time::Duration,
+    ) -> Result<bool>;
 
     /// Optimistic-lock save: stores `state` with version `state.version + 1` if the stored
     /// version is still `state.version` (0: no row yet). `false` on a conflict (another

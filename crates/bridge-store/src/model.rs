@@ -107,6 +107,37 @@ pub struct LogCheckpoint {
     pub created_at: DateTime<Utc>,
 }
 
+/// What the log knows of one witness (SPEC §13): the size it last cosigned, or said it had.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessSize {
+    /// The witness's vkey.
+    pub witness: String,
+    /// Tree size.
+    pub size: u64,
+}
+
+/// A witness's cosignature line kept for one checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cosignature {
+    /// The witness's vkey.
+    pub witness: String,
+    /// The note signature line, newline included.
+    pub line: String,
+}
+
+/// An answer of a witness that may be evidence of a fork (a 422, a 409 naming another root).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    /// The witness's vkey.
+    pub witness: String,
+    /// The HTTP status it answered.
+    pub status: u16,
+    /// The add-checkpoint body we sent.
+    pub request: String,
+    /// Its answer.
+    pub answer: String,
+}
+
 /// Result of `record_stamp`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum StampOutcome {

@@ -104,6 +104,61 @@ impl Store for Observed {
             .await
     }
 
+    async fn log_checkpoint_at(&self, size: u64) -> Result<Option<crate::LogCheckpoint>> {
+        self.timed("log_checkpoint_at", self.inner.log_checkpoint_at(size))
+            .await
+    }
+
+    async fn witness_sizes(&self) -> Result<Vec<crate::WitnessSize>> {
+        self.timed("witness_sizes", self.inner.witness_sizes())
+            .await
+    }
+
+    async fn record_witness(
+        &self,
+        size: &crate::WitnessSize,
+        cosignature: Option<&str>,
+    ) -> Result<()> {
+        self.timed(
+            "record_witness",
+            self.inner.record_witness(size, cosignature),
+        )
+        .await
+    }
+
+    async fn cosignatures(&self, size: u64) -> Result<Vec<crate::Cosignature>> {
+        self.timed("cosignatures", self.inner.cosignatures(size))
+            .await
+    }
+
+    async fn advance_witnessed_checkpoint(&self, size: u64, note: &str) -> Result<bool> {
+        self.timed(
+            "advance_witnessed_checkpoint",
+            self.inner.advance_witnessed_checkpoint(size, note),
+        )
+        .await
+    }
+
+    async fn witnessed_checkpoint(&self) -> Result<Option<crate::LogCheckpoint>> {
+        self.timed("witnessed_checkpoint", self.inner.witnessed_checkpoint())
+            .await
+    }
+
+    async fn keep_evidence(&self, evidence: &crate::Evidence) -> Result<()> {
+        self.timed("keep_evidence", self.inner.keep_evidence(evidence))
+            .await
+    }
+
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: uuid::Uuid,
+        ttl: std::time::Duration,
+    ) -> Result<bool> {
+        self.timed("take_lease", self.inner.take_lease(name, holder, ttl))
+            .await
+    }
+
     async fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<bridge_core::tlog::Hash>> {
         self.timed("log_hashes", self.inner.log_hashes(indexes))
             .await

@@ -790,6 +790,67 @@ async fn witness_state_advances_by_compare_and_swap<S: Store + WitnessStore>(s: 
     assert_eq!(now.root.0[0], 10 + (now.size - 31) as u8);
 }
 
+/// The log's side of witnessing (SPEC §13): sizes learned per witness, cosignatures per
+/// checkpoint, the witnessed checkpoint only moving forward, and a lease one holder at a time.
+async fn log_witnessing_state_round_trips<S: Store>(s: Arc<S>) {
+    use bridge_store::{Evidence, WitnessSize};
+    let size = |w: &str, n: u64| WitnessSize {
+        witness: w.into(),
+        size: n,
+    };
+    assert!(s.witness_sizes().await.unwrap().is_empty());
+    s.record_witness(&size("a+1+x", 5), Some("\u{2014} a line\n"))
+        .await
+        .unwrap();
+    s.record_witness(&size("b+2+y", 5), Some("\u{2014} b line\n"))
+        .await
+        .unwrap();
+    // A 409 may say less than we thought: what the witness says is what it has.
+    s.record_witness(&size("a+1+x", 3), None).await.unwrap();
+    assert_eq!(
+        s.witness_sizes().await.unwrap(),
+        vec![size("a+1+x", 3), size("b+2+y", 5)]
+    );
+    let cosigs = s.cosignatures(5).await.unwrap();
+    assert_eq!(cosigs.len(), 2);
+    assert_eq!(cosigs[0].line, "\u{2014} a line\n");
+    assert!(s.cosignatures(4).await.unwrap().is_empty());
+
+    assert_eq!(s.witnessed_checkpoint().await.unwrap(), None);
+    assert!(s.advance_witnessed_checkpoint(5, "note 5").await.unwrap());
+    assert!(!s.advance_witnessed_checkpoint(3, "note 3").await.unwrap());
+    assert!(!s.advance_witnessed_checkpoint(5, "other 5").await.unwrap());
+    let w = s.witnessed_checkpoint().await.unwrap().unwrap();
+    assert_eq!((w.size, w.note.as_str()), (5, "note 5"));
+    assert!(s.advance_witnessed_checkpoint(9, "note 9").await.unwrap());
+    assert_eq!(s.witnessed_checkpoint().await.unwrap().unwrap().size, 9);
+
+    let (one, two) = (Uuid::new_v4(), Uuid::new_v4());
+    let long = std::time::Duration::from_secs(30);
+    assert!(s.take_lease("witnesses", one, long).await.unwrap());
+    assert!(!s.take_lease("witnesses", two, long).await.unwrap());
+    assert!(
+        s.take_lease("witnesses", one, long).await.unwrap(),
+        "renewed"
+    );
+    assert!(s
+        .take_lease("other", two, std::time::Duration::from_millis(1))
+        .await
+        .unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(s.take_lease("other", one, long).await.unwrap(), "expired");
+    assert!(!s.take_lease("other", two, long).await.unwrap());
+
+    s.keep_evidence(&Evidence {
+        witness: "a+1+x".into(),
+        status: 422,
+        request: "old 3\n\nx'; --".into(),
+        answer: "no\n".into(),
+    })
+    .await
+    .unwrap();
+}
+
 /// Every scenario as a test of one backend; `$store` is an async block giving
 /// `(guard, store)`, the guard keeping the database alive for the test.
 macro_rules! conformance {
@@ -809,7 +870,8 @@ macro_rules! conformance {
                 concurrent_duplicates_make_one_row,
                 a_failing_unit_spares_its_batch,
                 concurrent_distinct_all_land,
-                witness_state_advances_by_compare_and_swap
+                witness_state_advances_by_compare_and_swap,
+                log_witnessing_state_round_trips
             );
         }
     };

@@ -411,6 +411,51 @@ impl Store for Interfering {
     async fn pending_events(&self) -> bridge_store::Result<u64> {
         self.inner.pending_events().await
     }
+    async fn log_checkpoint_at(
+        &self,
+        size: u64,
+    ) -> bridge_store::Result<Option<bridge_store::LogCheckpoint>> {
+        self.inner.log_checkpoint_at(size).await
+    }
+    async fn witness_sizes(&self) -> bridge_store::Result<Vec<bridge_store::WitnessSize>> {
+        self.inner.witness_sizes().await
+    }
+    async fn record_witness(
+        &self,
+        size: &bridge_store::WitnessSize,
+        cosignature: Option<&str>,
+    ) -> bridge_store::Result<()> {
+        self.inner.record_witness(size, cosignature).await
+    }
+    async fn cosignatures(
+        &self,
+        size: u64,
+    ) -> bridge_store::Result<Vec<bridge_store::Cosignature>> {
+        self.inner.cosignatures(size).await
+    }
+    async fn advance_witnessed_checkpoint(
+        &self,
+        size: u64,
+        note: &str,
+    ) -> bridge_store::Result<bool> {
+        self.inner.advance_witnessed_checkpoint(size, note).await
+    }
+    async fn witnessed_checkpoint(
+        &self,
+    ) -> bridge_store::Result<Option<bridge_store::LogCheckpoint>> {
+        self.inner.witnessed_checkpoint().await
+    }
+    async fn keep_evidence(&self, e: &bridge_store::Evidence) -> bridge_store::Result<()> {
+        self.inner.keep_evidence(e).await
+    }
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: Uuid,
+        ttl: std::time::Duration,
+    ) -> bridge_store::Result<bool> {
+        self.inner.take_lease(name, holder, ttl).await
+    }
     async fn ping(&self) -> bridge_store::Result<()> {
         self.inner.ping().await
     }

@@ -288,6 +288,47 @@ impl Store for PgStore {
         .await
     }
 
+    async fn log_checkpoint_at(&self, size: u64) -> Result<Option<crate::LogCheckpoint>> {
+        self.checkpoint_at(size).await
+    }
+
+    async fn witness_sizes(&self) -> Result<Vec<crate::WitnessSize>> {
+        self.sizes_of_witnesses().await
+    }
+
+    async fn record_witness(
+        &self,
+        size: &crate::WitnessSize,
+        cosignature: Option<&str>,
+    ) -> Result<()> {
+        self.witness_answered(size, cosignature).await
+    }
+
+    async fn cosignatures(&self, size: u64) -> Result<Vec<crate::Cosignature>> {
+        self.cosignatures_of(size).await
+    }
+
+    async fn advance_witnessed_checkpoint(&self, size: u64, note: &str) -> Result<bool> {
+        self.witnessed_advance(size, note).await
+    }
+
+    async fn witnessed_checkpoint(&self) -> Result<Option<crate::LogCheckpoint>> {
+        self.witnessed_latest().await
+    }
+
+    async fn keep_evidence(&self, evidence: &crate::Evidence) -> Result<()> {
+        self.evidence(evidence).await
+    }
+
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: uuid::Uuid,
+        ttl: std::time::Duration,
+    ) -> Result<bool> {
+        self.lease(name, holder, ttl).await
+    }
+
     async fn log_hashes(&self, indexes: &[u64]) -> Result<Vec<bridge_core::tlog::Hash>> {
         self.guarded(writer::read_hashes(&self.pool, indexes)).await
     }

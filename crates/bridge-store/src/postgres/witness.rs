@@ -6,8 +6,9 @@ use async_trait::async_trait;
 use bridge_core::tlog::Hash;
 
 use super::PgStore;
+use crate::log::id;
 use crate::witness::{from_row, origin_hash, WitnessStore, WitnessedLog};
-use crate::Result;
+use crate::{Cosignature, Evidence, LogCheckpoint, Result, WitnessSize};
 
 const SELECT: &str = "SELECT origin, size, root, checkpoint FROM witness_logs";
 
@@ -40,7 +41,7 @@ impl WitnessStore for PgStore {
         expected: Option<(u64, Hash)>,
         next: &WitnessedLog,
     ) -> Result<bool> {
-        let size = crate::log::id(next.size);
+        let size = id(next.size);
         self.guarded(async {
             let done = match expected {
                 None => {
@@ -66,12 +67,173 @@ impl WitnessStore for PgStore {
                     .bind(next.root.0.as_slice())
                     .bind(&next.checkpoint)
                     .bind(&next.origin)
-                    .bind(crate::log::id(old_size))
+                    .bind(id(old_size))
                     .bind(old_root.0.as_slice())
                     .execute(&self.pool)
                     .await?
                 }
             };
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+}
+
+type CheckpointRow = (i64, String, chrono::DateTime<chrono::Utc>);
+
+fn checkpoint((size, note, created_at): CheckpointRow) -> LogCheckpoint {
+    LogCheckpoint {
+        size: u64::try_from(size).unwrap_or(0),
+        note,
+        created_at,
+    }
+}
+
+/// The log side of witnessing, called from `Store`'s implementation.
+impl PgStore {
+    pub(super) async fn checkpoint_at(&self, size: u64) -> Result<Option<LogCheckpoint>> {
+        self.guarded(async {
+            let row: Option<CheckpointRow> = sqlx::query_as(
+                "SELECT size, note, created_at FROM log_checkpoints WHERE size = $1",
+            )
+            .bind(id(size))
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.map(checkpoint))
+        })
+        .await
+    }
+
+    pub(super) async fn sizes_of_witnesses(&self) -> Result<Vec<WitnessSize>> {
+        self.guarded(async {
+            let rows: Vec<(String, i64)> =
+                sqlx::query_as("SELECT witness, size FROM log_witness_sizes ORDER BY witness")
+                    .fetch_all(&self.pool)
+                    .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(witness, size)| WitnessSize {
+                    witness,
+                    size: u64::try_from(size).unwrap_or(0),
+                })
+                .collect())
+        })
+        .await
+    }
+
+    pub(super) async fn witness_answered(
+        &self,
+        size: &WitnessSize,
+        cosignature: Option<&str>,
+    ) -> Result<()> {
+        self.guarded(async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO log_witness_sizes (witness, size, updated_at) VALUES ($1, $2, now()) \
+                 ON CONFLICT (witness) DO UPDATE SET size = excluded.size, \
+                 updated_at = excluded.updated_at",
+            )
+            .bind(&size.witness)
+            .bind(id(size.size))
+            .execute(&mut *tx)
+            .await?;
+            if let Some(line) = cosignature {
+                sqlx::query(
+                    "INSERT INTO log_cosignatures (size, witness, line, created_at) \
+                     VALUES ($1, $2, $3, now()) ON CONFLICT (size, witness) DO NOTHING",
+                )
+                .bind(id(size.size))
+                .bind(&size.witness)
+                .bind(line)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn cosignatures_of(&self, size: u64) -> Result<Vec<Cosignature>> {
+        self.guarded(async {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT witness, line FROM log_cosignatures WHERE size = $1 ORDER BY witness",
+            )
+            .bind(id(size))
+            .fetch_all(&self.pool)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(witness, line)| Cosignature { witness, line })
+                .collect())
+        })
+        .await
+    }
+
+    pub(super) async fn witnessed_advance(&self, size: u64, note: &str) -> Result<bool> {
+        self.guarded(async {
+            let done = sqlx::query(
+                "INSERT INTO log_witnessed (id, size, note, created_at) VALUES (1, $1, $2, now()) \
+                 ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note, \
+                 created_at = excluded.created_at WHERE log_witnessed.size < excluded.size",
+            )
+            .bind(id(size))
+            .bind(note)
+            .execute(&self.pool)
+            .await?;
+            Ok(done.rows_affected() == 1)
+        })
+        .await
+    }
+
+    pub(super) async fn witnessed_latest(&self) -> Result<Option<LogCheckpoint>> {
+        self.guarded(async {
+            let row: Option<CheckpointRow> =
+                sqlx::query_as("SELECT size, note, created_at FROM log_witnessed WHERE id = 1")
+                    .fetch_optional(&self.pool)
+                    .await?;
+            Ok(row.map(checkpoint))
+        })
+        .await
+    }
+
+    pub(super) async fn evidence(&self, e: &Evidence) -> Result<()> {
+        self.guarded(async {
+            sqlx::query(
+                "INSERT INTO log_witness_evidence (witness, status, request, answer, created_at) \
+                 VALUES ($1, $2, $3, $4, now())",
+            )
+            .bind(&e.witness)
+            .bind(i32::from(e.status))
+            .bind(&e.request)
+            .bind(&e.answer)
+            .execute(&self.pool)
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn lease(
+        &self,
+        name: &str,
+        holder: uuid::Uuid,
+        ttl: std::time::Duration,
+    ) -> Result<bool> {
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        self.guarded(async {
+            let done = sqlx::query(
+                "INSERT INTO leases (name, holder, expires_at) \
+                 VALUES ($1, $2, now() + make_interval(secs => $3::float8 / 1000)) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                 expires_at = excluded.expires_at \
+                 WHERE leases.holder = excluded.holder OR leases.expires_at < now()",
+            )
+            .bind(name)
+            .bind(holder.to_string())
+            .bind(ms)
+            .execute(&self.pool)
+            .await?;
             Ok(done.rows_affected() == 1)
         })
         .await

@@ -1,70 +1,23 @@
-//! The witness's state on SQLite: reads on the reader pool, the compare-and-swap as exclusive
-//! work of the single writer (one statement, so atomic also against other processes).
+//! Witnessing on SQLite (SPEC §13), both sides: the witness's state of the logs it cosigns,
+//! and the log's record of its witnesses, cosignatures and witnessed checkpoint. Reads on the
+//! reader pool; writes through the single writer, each a compare-and-swap or an upsert in
+//! one transaction, so also atomic against other processes on the file.
 
 use async_trait::async_trait;
 use bridge_core::tlog::Hash;
-use sqlx::sqlite::SqliteConnection;
-use tokio::sync::oneshot;
+use sqlx::Row;
 
 use super::rows::time_text;
-use super::writer::Exclusive;
+use super::statements::Arg;
 use super::SqliteStore;
+use crate::log::id;
 use crate::witness::{from_row, origin_hash, WitnessStore, WitnessedLog};
-use crate::Result;
+use crate::{Cosignature, Evidence, LogCheckpoint, Result, WitnessSize};
 
 const SELECT: &str = "SELECT origin, size, root, checkpoint FROM witness_logs";
 
-struct Advance {
-    expected: Option<(u64, Hash)>,
-    next: WitnessedLog,
-    reply: oneshot::Sender<Result<bool>>,
-}
-
-#[async_trait]
-impl Exclusive for Advance {
-    async fn run(self: Box<Self>, conn: &mut SqliteConnection) {
-        let result = advance(conn, self.expected, &self.next).await;
-        let _ = self.reply.send(result);
-    }
-}
-
-async fn advance(
-    conn: &mut SqliteConnection,
-    expected: Option<(u64, Hash)>,
-    next: &WitnessedLog,
-) -> Result<bool> {
-    let now = time_text(&chrono::Utc::now());
-    let size = crate::log::id(next.size);
-    let done = match expected {
-        None => sqlx::query(
-            "INSERT INTO witness_logs (origin, origin_hash, size, root, checkpoint, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (origin) DO NOTHING",
-        )
-        .bind(&next.origin)
-        .bind(origin_hash(&next.origin))
-        .bind(size)
-        .bind(next.root.0.as_slice())
-        .bind(&next.checkpoint)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?,
-        Some((old_size, old_root)) => {
-            sqlx::query(
-                "UPDATE witness_logs SET size = ?, root = ?, checkpoint = ?, updated_at = ? \
-             WHERE origin = ? AND size = ? AND root = ?",
-            )
-            .bind(size)
-            .bind(next.root.0.as_slice())
-            .bind(&next.checkpoint)
-            .bind(now)
-            .bind(&next.origin)
-            .bind(crate::log::id(old_size))
-            .bind(old_root.0.as_slice())
-            .execute(&mut *conn)
-            .await?
-        }
-    };
-    Ok(done.rows_affected() == 1)
+fn now() -> Arg {
+    Arg::Text(time_text(&chrono::Utc::now()))
 }
 
 impl SqliteStore {
@@ -93,12 +46,172 @@ impl WitnessStore for SqliteStore {
         expected: Option<(u64, Hash)>,
         next: &WitnessedLog,
     ) -> Result<bool> {
-        let (reply, rx) = oneshot::channel();
-        let work = Advance {
-            expected,
-            next: next.clone(),
-            reply,
+        let size = Arg::Int(id(next.size));
+        let root = Arg::Blob(next.root.0.to_vec());
+        let note = Arg::Text(next.checkpoint.clone());
+        let origin = Arg::Text(next.origin.clone());
+        let statement = match expected {
+            None => (
+                "INSERT INTO witness_logs (origin, origin_hash, size, root, checkpoint, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (origin) DO NOTHING",
+                vec![
+                    origin,
+                    Arg::Text(origin_hash(&next.origin)),
+                    size,
+                    root,
+                    note,
+                    now(),
+                ],
+            ),
+            Some((old_size, old_root)) => (
+                "UPDATE witness_logs SET size = ?, root = ?, checkpoint = ?, updated_at = ? \
+                 WHERE origin = ? AND size = ? AND root = ?",
+                vec![
+                    size,
+                    root,
+                    note,
+                    now(),
+                    origin,
+                    Arg::Int(id(old_size)),
+                    Arg::Blob(old_root.0.to_vec()),
+                ],
+            ),
         };
-        self.exclusive(Box::new(work), rx).await
+        Ok(self.write(vec![statement]).await?[0] == 1)
     }
+}
+
+/// The log side, called from `Store`'s implementation.
+impl SqliteStore {
+    pub(super) async fn checkpoint_at(&self, size: u64) -> Result<Option<LogCheckpoint>> {
+        let row = sqlx::query("SELECT size, note, created_at FROM log_checkpoints WHERE size = ?")
+            .bind(id(size))
+            .fetch_optional(&self.readers)
+            .await?;
+        row.map(|r| checkpoint(&r)).transpose()
+    }
+
+    pub(super) async fn sizes_of_witnesses(&self) -> Result<Vec<WitnessSize>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT witness, size FROM log_witness_sizes ORDER BY witness")
+                .fetch_all(&self.readers)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(witness, size)| WitnessSize {
+                witness,
+                size: u64::try_from(size).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    pub(super) async fn witness_answered(
+        &self,
+        size: &WitnessSize,
+        cosignature: Option<&str>,
+    ) -> Result<()> {
+        let mut sql = vec![(
+            "INSERT INTO log_witness_sizes (witness, size, updated_at) VALUES (?, ?, ?) \
+             ON CONFLICT (witness) DO UPDATE SET size = excluded.size, updated_at = excluded.updated_at",
+            vec![
+                Arg::Text(size.witness.clone()),
+                Arg::Int(id(size.size)),
+                now(),
+            ],
+        )];
+        if let Some(line) = cosignature {
+            sql.push((
+                "INSERT INTO log_cosignatures (size, witness, line, created_at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (size, witness) DO NOTHING",
+                vec![
+                    Arg::Int(id(size.size)),
+                    Arg::Text(size.witness.clone()),
+                    Arg::Text(line.to_owned()),
+                    now(),
+                ],
+            ));
+        }
+        self.write(sql).await.map(drop)
+    }
+
+    pub(super) async fn cosignatures_of(&self, size: u64) -> Result<Vec<Cosignature>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT witness, line FROM log_cosignatures WHERE size = ? ORDER BY witness",
+        )
+        .bind(id(size))
+        .fetch_all(&self.readers)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(witness, line)| Cosignature { witness, line })
+            .collect())
+    }
+
+    pub(super) async fn witnessed_advance(&self, size: u64, note: &str) -> Result<bool> {
+        let changed = self
+            .write(vec![(
+                "INSERT INTO log_witnessed (id, size, note, created_at) VALUES (1, ?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note, \
+                 created_at = excluded.created_at WHERE log_witnessed.size < excluded.size",
+                vec![Arg::Int(id(size)), Arg::Text(note.to_owned()), now()],
+            )])
+            .await?;
+        Ok(changed[0] == 1)
+    }
+
+    pub(super) async fn witnessed_latest(&self) -> Result<Option<LogCheckpoint>> {
+        let row = sqlx::query("SELECT size, note, created_at FROM log_witnessed WHERE id = 1")
+            .fetch_optional(&self.readers)
+            .await?;
+        row.map(|r| checkpoint(&r)).transpose()
+    }
+
+    pub(super) async fn evidence(&self, e: &Evidence) -> Result<()> {
+        self.write(vec![(
+            "INSERT INTO log_witness_evidence (witness, status, request, answer, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+            vec![
+                Arg::Text(e.witness.clone()),
+                Arg::Int(i64::from(e.status)),
+                Arg::Text(e.request.clone()),
+                Arg::Text(e.answer.clone()),
+                now(),
+            ],
+        )])
+        .await
+        .map(drop)
+    }
+
+    pub(super) async fn lease(
+        &self,
+        name: &str,
+        holder: uuid::Uuid,
+        ttl: std::time::Duration,
+    ) -> Result<bool> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let until = now_ms.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        let changed = self
+            .write(vec![(
+                "INSERT INTO leases (name, holder, expires_ms) VALUES (?, ?, ?) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                 expires_ms = excluded.expires_ms \
+                 WHERE leases.holder = excluded.holder OR leases.expires_ms < ?",
+                vec![
+                    Arg::Text(name.to_owned()),
+                    Arg::Text(holder.to_string()),
+                    Arg::Int(until),
+                    Arg::Int(now_ms),
+                ],
+            )])
+            .await?;
+        Ok(changed[0] == 1)
+    }
+}
+
+fn checkpoint(r: &sqlx::sqlite::SqliteRow) -> Result<LogCheckpoint> {
+    Ok(LogCheckpoint {
+        size: u64::try_from(r.try_get::<i64, _>("size")?).unwrap_or(0),
+        note: r.try_get("note")?,
+        created_at: super::rows::time(r, "created_at")?,
+    })
 }
