@@ -63,6 +63,8 @@ pub struct AppState {
     pub(crate) keys: Arc<ServiceKeys>,
     /// Request bodies held in memory, over all requests.
     pub(crate) body_budget: Arc<BodyBudget>,
+    /// The log's witnesses (SPEC §13), with `--witness-policy`.
+    pub(crate) witnessing: Option<Arc<bridge_nodes::witnessing::Witnessing>>,
 }
 
 impl App {
@@ -108,6 +110,7 @@ impl App {
             registry_node_types: Arc::new(registry.node_types().to_vec()),
             registry,
             keys: Arc::new(ServiceKeys::default()),
+            witnessing: None,
         }))
     }
 
@@ -127,6 +130,13 @@ impl App {
     /// Publishes these keys and trusts stamps signed by them.
     pub fn with_keys(mut self, keys: ServiceKeys) -> Self {
         self.state_mut().keys = Arc::new(keys);
+        self
+    }
+
+    /// Serves witnessed checkpoints and proofs, and reports the witnesses in `/health` and
+    /// `/metrics`.
+    pub fn with_witnessing(mut self, w: Arc<bridge_nodes::witnessing::Witnessing>) -> Self {
+        self.state_mut().witnessing = Some(w);
         self
     }
 

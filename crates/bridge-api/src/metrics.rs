@@ -36,6 +36,19 @@ pub(crate) struct TopicLabels {
     pub(crate) topic: String,
 }
 
+/// Labels of `witness_requests_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct WitnessLabels {
+    pub(crate) witness: String,
+    pub(crate) status: String,
+}
+
+/// Labels of `witness_lag_seconds`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct WitnessNameLabels {
+    pub(crate) witness: String,
+}
+
 /// Labels of `signature_verifications_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct VerificationLabels {
@@ -73,6 +86,9 @@ pub struct Metrics {
     log_integration_seconds: Histogram,
     /// Age of the newest checkpoint (refreshed on each scrape).
     pub(crate) log_checkpoint_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    witness_requests: Family<WitnessLabels, Counter>,
+    witnessed_tree_size: Gauge,
+    witness_lag: Family<WitnessNameLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// Outbox depth, refreshed on each scrape.
     pub(crate) events_pending: Gauge,
     /// Workflow run time.
@@ -164,6 +180,25 @@ impl Metrics {
             "log_checkpoint_age_seconds",
             "Seconds since the newest log checkpoint was signed",
             log_checkpoint_age.clone(),
+        );
+        let witness_requests = Family::<WitnessLabels, Counter>::default();
+        registry.register(
+            "witness_requests",
+            "add-checkpoint requests to each witness, by answer (200, 409, 422, ..., error, invalid)",
+            witness_requests.clone(),
+        );
+        let witnessed_tree_size = Gauge::default();
+        registry.register(
+            "log_witnessed_tree_size",
+            "Entries in the newest checkpoint whose cosignatures meet the witness policy",
+            witnessed_tree_size.clone(),
+        );
+        let witness_lag =
+            Family::<WitnessNameLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "witness_lag_seconds",
+            "Seconds since each witness last cosigned, while the log has grown past it",
+            witness_lag.clone(),
         );
         let events_pending = Gauge::default();
         registry.register(
@@ -272,6 +307,9 @@ impl Metrics {
             log_tree_size,
             log_integration_seconds,
             log_checkpoint_age,
+            witness_requests,
+            witnessed_tree_size,
+            witness_lag,
             events_pending,
             workflow_seconds,
             transitions,
@@ -305,6 +343,34 @@ impl Metrics {
     pub(crate) fn set_relay(&self, relay: &bridge_events::RelayStats) {
         use std::sync::atomic::Ordering::Relaxed;
         catch_up(&self.events_published, relay.published.load(Relaxed));
+    }
+
+    /// Refreshes the witnesses' figures (on each scrape); `log_size`: the log's tree now.
+    pub(crate) fn set_witnessing(&self, w: &bridge_nodes::witnessing::Witnessing, log_size: u64) {
+        if let Some(c) = w.witnessed() {
+            self.witnessed_tree_size
+                .set(i64::try_from(c.size).unwrap_or(i64::MAX));
+        }
+        let now = chrono::Utc::now();
+        for (witness, view) in w.views() {
+            for (status, n) in &view.requests {
+                let labels = WitnessLabels {
+                    witness: witness.clone(),
+                    status: status.clone(),
+                };
+                catch_up(&self.witness_requests.get_or_create(&labels), *n);
+            }
+            let behind = view.size.is_none_or(|s| s < log_size);
+            let lag = match (behind, view.last_cosigned_at) {
+                (false, _) => 0.0,
+                (true, Some(t)) => (now - t).num_milliseconds().max(0) as f64 / 1000.0,
+                // Never cosigned here: as old as the process's view of it.
+                (true, None) => w.age().as_secs_f64(),
+            };
+            self.witness_lag
+                .get_or_create(&WitnessNameLabels { witness })
+                .set(lag);
+        }
     }
 
     /// Refreshes the body budget's figures (on each scrape).

@@ -6,6 +6,7 @@ pub mod intelligence;
 pub mod orchestrator;
 pub mod reducer;
 pub mod registry;
+pub mod witnessing;
 
 pub use error::{NodeError, Result};
 pub use intelligence::OnextreeClient;

@@ -121,8 +121,8 @@ pub trait Store: Send + Sync + 'static {
     /// The cosignatures kept for the checkpoint of `size`.
     async fn cosignatures(&self, size: u64) -> Result<Vec<Cosignature>>;
 
-    /// Stores `note` as the newest witnessed checkpoint if it is larger than the stored one;
-    /// whether it was.
+    /// Stores `note` as the newest witnessed checkpoint if it is larger than the stored one,
+    /// or of the same size with more cosignatures (a longer note); whether it was.
     async fn advance_witnessed_checkpoint(&self, size: u64, note: &str) -> Result<bool>;
 
     /// The newest checkpoint whose cosignatures met the quorum, with them.

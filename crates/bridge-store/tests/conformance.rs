@@ -819,9 +819,16 @@ async fn log_witnessing_state_round_trips<S: Store>(s: Arc<S>) {
     assert_eq!(s.witnessed_checkpoint().await.unwrap(), None);
     assert!(s.advance_witnessed_checkpoint(5, "note 5").await.unwrap());
     assert!(!s.advance_witnessed_checkpoint(3, "note 3").await.unwrap());
-    assert!(!s.advance_witnessed_checkpoint(5, "other 5").await.unwrap());
+    assert!(!s.advance_witnessed_checkpoint(5, "othr 5").await.unwrap());
+    assert!(
+        s.advance_witnessed_checkpoint(5, "note 5 more")
+            .await
+            .unwrap(),
+        "more cosignatures"
+    );
+    assert!(!s.advance_witnessed_checkpoint(5, "note 5").await.unwrap());
     let w = s.witnessed_checkpoint().await.unwrap().unwrap();
-    assert_eq!((w.size, w.note.as_str()), (5, "note 5"));
+    assert_eq!((w.size, w.note.as_str()), (5, "note 5 more"));
     assert!(s.advance_witnessed_checkpoint(9, "note 9").await.unwrap());
     assert_eq!(s.witnessed_checkpoint().await.unwrap().unwrap().size, 9);
 

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use bridge_api::{
     ApiKey, RateLimit, DEFAULT_BODY_BUDGET_BYTES, DEFAULT_MAX_CONTENT_BYTES,
@@ -261,6 +262,17 @@ pub(crate) struct ServeArgs {
     /// Allow a non-loopback bind without API keys.
     #[arg(long, env = "ONEX_ALLOW_UNAUTHENTICATED")]
     pub(crate) allow_unauthenticated: bool,
+    /// A tlog-policy file: its `witness <name> <vkey> <url>` lines are the witnesses the log
+    /// asks to cosign its checkpoints, its `group`/`quorum` lines what a witnessed checkpoint
+    /// needs (SPEC §13).
+    #[arg(long, env = "ONEX_WITNESS_POLICY")]
+    pub(crate) witness_policy: Option<PathBuf>,
+    /// At most one add-checkpoint per witness per this long (e.g. 100ms, 1s).
+    #[arg(long, env = "ONEX_WITNESS_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub(crate) witness_interval: Duration,
+    /// How long `POST /stamp?wait=witnessed` waits for a witnessed checkpoint (e.g. 5s).
+    #[arg(long, env = "ONEX_WITNESS_WAIT", default_value = "5s", value_parser = parse_duration)]
+    pub(crate) witness_wait: Duration,
     #[command(flatten)]
     pub(crate) keys: KeyArgs,
 }
@@ -406,6 +418,8 @@ pub(crate) enum RequiredTrust {
     Trusted,
     /// Trusted, and proven to be in the transparency log.
     Logged,
+    /// Logged, against a checkpoint whose cosignatures meet `--policy`'s quorum.
+    Witnessed,
 }
 
 #[derive(Debug, Args)]
@@ -435,6 +449,11 @@ pub(crate) struct VerifyArgs {
     /// The stamp's `c2sp.org/tlog-proof@v1` (one file only; default: `FILE.tlog-proof`).
     #[arg(long, value_name = "FILE")]
     pub(crate) proof: Option<PathBuf>,
+    /// A tlog-policy file (SPEC §13): its `log` lines are the logs accepted (unless
+    /// --log-key is given), and a logged stamp whose checkpoint's cosignatures meet its
+    /// quorum is WITNESSED.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
 }
 
 /// Parses `1048576`, `10MiB`, `1GiB`, `512KiB` (also KB/MB/GB as powers of 1000).
@@ -462,6 +481,24 @@ fn parse_size(s: &str) -> Result<u64, String> {
         return Err("size must be greater than 0".into());
     }
     Ok(v)
+}
+
+/// A duration with its unit: `100ms`, `1s`, `30s`, `5m`.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("{s:?} is not a duration: a number and a unit, e.g. 100ms, 1s, 5m");
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.checked_mul(60).ok_or_else(bad)?),
+        _ => return Err(bad()),
+    };
+    if d.is_zero() {
+        return Err(format!("{s:?}: must be more than zero"));
+    }
+    Ok(d)
 }
 
 #[cfg(test)]
@@ -543,5 +580,19 @@ mod tests {
         assert_eq!(s.api_keys.len(), 2);
         assert!(Cli::try_parse_from(["x", "serve", "--api-key", "short"]).is_err());
         assert!(Cli::try_parse_from(["x", "serve", "--rate-limit", "fast"]).is_err());
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        use std::time::Duration;
+        assert_eq!(
+            super::parse_duration("100ms"),
+            Ok(Duration::from_millis(100))
+        );
+        assert_eq!(super::parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(super::parse_duration("5m"), Ok(Duration::from_secs(300)));
+        for bad in ["", "1", "ms", "1h", "-1s", "0s", "1.5s", " 1s"] {
+            assert!(super::parse_duration(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -8,12 +8,12 @@ use axum::Extension;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::stamp::{prepare, run, StampBody, StampData};
+use super::stamp::{prepare, run, StampBody, StampData, StampQuery};
 use crate::app::App;
 use crate::config::MAX_BATCH_ITEMS;
 use crate::envelope::{envelope_response, ErrorBody, Success};
 use crate::error::ApiError;
-use crate::extract::read_json;
+use crate::extract::{read_json, StrictQuery};
 use crate::middleware::Principal;
 
 /// Body of a batch.
@@ -84,14 +84,16 @@ pub(crate) struct BatchData {
 }
 
 /// `POST /stamp/batch`.
-#[utoipa::path(post, path = "/stamp/batch", request_body = BatchBody,
+#[utoipa::path(post, path = "/stamp/batch", request_body = BatchBody, params(StampQuery),
     responses((status = 200, description = "all items stamped", body = BatchData), (status = 207, description = "some items failed", body = BatchData),
               (status = 400, description = "EMPTY_BATCH, BATCH_TOO_LARGE or malformed"), (status = 422, description = "every item failed")))]
 pub(crate) async fn batch(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
+    StrictQuery(query): StrictQuery<StampQuery>,
     req: Request,
 ) -> Result<Response, ApiError> {
+    let witnessed = query.witnessed();
     let body: BatchBody = read_json(req, app.config.batch_body_limit(), &app.body_budget).await?;
     if body.items.is_empty() {
         return Err(
@@ -116,7 +118,7 @@ pub(crate) async fn batch(
         let principal = &principal;
         async move {
             let outcome = match prepare(stamp_body, principal, app) {
-                Ok(p) => run(app, p).await,
+                Ok(p) => run(app, p, witnessed).await,
                 Err(e) => Err(e),
             };
             match outcome {

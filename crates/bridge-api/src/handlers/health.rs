@@ -70,12 +70,14 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
     };
     let reducer = reducer_component(&app);
     let registry = registry_component(&app).await;
+    let witnesses = witnesses_component(&app);
     let components = [
         ("database", &database),
         ("kafka", &kafka),
         ("onextree", &onextree),
         ("reducer", &reducer),
         ("registry", &registry),
+        ("witnesses", &witnesses),
     ];
     // Why the service is not simply healthy, one line per component that is not.
     let reasons: Vec<String> = components
@@ -98,7 +100,7 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
     let data = json!({
         "status": overall,
         "reasons": reasons,
-        "components": {"database": database, "kafka": kafka, "onextree": onextree, "reducer": reducer, "registry": registry},
+        "components": {"database": database, "kafka": kafka, "onextree": onextree, "reducer": reducer, "registry": registry, "witnesses": witnesses},
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": app.started.elapsed().as_secs(),
     });
@@ -116,6 +118,54 @@ pub(crate) async fn health(State(app): State<App>) -> Response {
         ),
         Ok(()) => Success::ok(data).into_response(),
         Err(e) => unavailable(data, &e),
+    }
+}
+
+/// `witnesses` (SPEC §13): disabled without `--witness-policy`; degraded while any witness
+/// fails (down, slow, refusing), with each one's last error; stamping never waits on it.
+fn witnesses_component(app: &App) -> Component {
+    let Some(w) = &app.witnessing else {
+        return Component {
+            status: "disabled",
+            detail: Some("no --witness-policy".into()),
+            info: serde_json::Value::Null,
+        };
+    };
+    let views = w.views();
+    let failing: Vec<String> = views
+        .iter()
+        .filter_map(|(name, v)| v.last_error.as_ref().map(|e| format!("{name}: {e}")))
+        .collect();
+    let per: serde_json::Map<String, serde_json::Value> = views
+        .into_iter()
+        .map(|(name, v)| {
+            (
+                name,
+                json!({
+                    "size": v.size,
+                    "last_cosigned_at": v.last_cosigned_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                    "last_error": v.last_error,
+                    "requests": v.requests,
+                }),
+            )
+        })
+        .collect();
+    let witnessed = w.witnessed().map(|c| c.size);
+    let info = json!({
+        "quorum": w.policy().quorum_name(),
+        "quorum_reachable": w.quorum_reachable(),
+        "witnessed_tree_size": witnessed,
+        "asks_witnesses": w.is_leader(),
+        "witnesses": per,
+    });
+    Component {
+        status: if failing.is_empty() {
+            "healthy"
+        } else {
+            "degraded"
+        },
+        detail: (!failing.is_empty()).then(|| failing.join("; ")),
+        info,
     }
 }
 
@@ -284,6 +334,16 @@ pub(crate) async fn metrics(State(app): State<App>) -> Response {
     }
     if let Some(state) = app.store().breaker_state() {
         app.metrics.set_breaker("database", state.as_gauge());
+    }
+    if let Some(w) = &app.witnessing {
+        let size = app
+            .store()
+            .log_checkpoint()
+            .await
+            .ok()
+            .flatten()
+            .map_or(0, |c| c.size);
+        app.metrics.set_witnessing(w, size);
     }
     (
         [(

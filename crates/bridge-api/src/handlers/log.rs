@@ -29,6 +29,9 @@ pub(crate) struct LogData {
     pub(crate) checkpoint: String,
     /// The `c2sp.org/tlog-proof@v1` text: index, inclusion proof, checkpoint.
     pub(crate) proof: String,
+    /// Whether the checkpoint carries cosignatures that meet the service's witness policy
+    /// (SPEC §13); false: signed by the log alone.
+    pub(crate) witnessed: bool,
 }
 
 impl LogData {
@@ -44,7 +47,62 @@ impl LogData {
             index,
             checkpoint,
             proof: proof.to_string(),
+            witnessed: false,
         }
+    }
+
+    /// The proof of the entry at `index` against a tree of `size` whose checkpoint is
+    /// `note`.
+    async fn against(
+        app: &App,
+        index: u64,
+        size: u64,
+        note: String,
+        witnessed: bool,
+    ) -> Result<Self, ApiError> {
+        let path = with_hashes(app.store().as_ref(), |r| {
+            tlog::prove_record(size, index, &Dyn(r))
+        })
+        .await?;
+        let proof = TlogProof {
+            index,
+            path,
+            checkpoint: note.clone(),
+        };
+        Ok(Self {
+            index,
+            checkpoint: note,
+            proof: proof.to_string(),
+            witnessed,
+        })
+    }
+}
+
+/// The proof of entry `index` against the newest witnessed checkpoint that covers it, if
+/// the service has a witness policy with a quorum and there is one.
+pub(crate) async fn witnessed_proof(app: &App, index: u64) -> Result<Option<LogData>, ApiError> {
+    let Some(w) = app.witnessing.as_ref().filter(|w| w.enforced()) else {
+        return Ok(None);
+    };
+    match w.witnessed().filter(|c| c.size > index) {
+        Some(c) => Ok(Some(
+            LogData::against(app, index, c.size, c.note.to_string(), true).await?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// `?wait=witnessed`: waits (up to `--witness-wait`) for a witnessed checkpoint covering
+/// entry `index`; its proof, or `None` past the wait (or without witnesses).
+pub(crate) async fn wait_witnessed(app: &App, index: u64) -> Result<Option<LogData>, ApiError> {
+    let Some(w) = app.witnessing.as_ref().filter(|w| w.enforced()) else {
+        return Ok(None);
+    };
+    match w.wait_for(index).await {
+        Some(c) => Ok(Some(
+            LogData::against(app, index, c.size, c.note.to_string(), true).await?,
+        )),
+        None => Ok(None),
     }
 }
 
@@ -52,25 +110,16 @@ async fn latest(app: &App) -> Result<Option<LogCheckpoint>, ApiError> {
     Ok(app.store().log_checkpoint().await?)
 }
 
-/// The proof of the entry at `index` against the newest checkpoint.
+/// The proof of the entry at `index` against the newest witnessed checkpoint covering it,
+/// else the newest log-signed one.
 pub(crate) async fn proof_of(app: &App, index: u64) -> Result<LogData, ApiError> {
+    if let Some(w) = witnessed_proof(app, index).await? {
+        return Ok(w);
+    }
     let cp = latest(app)
         .await?
         .ok_or_else(|| ApiError::unavailable("LOG_UNAVAILABLE", "the log has no checkpoint yet"))?;
-    let path = with_hashes(app.store().as_ref(), |r| {
-        tlog::prove_record(cp.size, index, &Dyn(r))
-    })
-    .await?;
-    let proof = TlogProof {
-        index,
-        path,
-        checkpoint: cp.note.clone(),
-    };
-    Ok(LogData {
-        index,
-        checkpoint: cp.note,
-        proof: proof.to_string(),
-    })
+    LogData::against(app, index, cp.size, cp.note, false).await
 }
 
 fn text(cache: &'static str, body: String) -> Response {
@@ -87,6 +136,15 @@ fn text(cache: &'static str, body: String) -> Response {
 /// `GET /log/checkpoint`.
 #[utoipa::path(get, path = "/log/checkpoint", responses((status = 200, description = "the newest checkpoint, a signed note", content_type = "text/plain"), (status = 404, description = "LOG_EMPTY: nothing logged yet")))]
 pub(crate) async fn checkpoint(State(app): State<App>) -> Result<Response, ApiError> {
+    // With a witness policy that has a quorum: the newest checkpoint that meets it.
+    if let Some(w) = app
+        .witnessing
+        .as_ref()
+        .filter(|w| w.enforced())
+        .and_then(|w| w.witnessed())
+    {
+        return Ok(text(MOMENTARY, w.note.to_string()));
+    }
     let cp = latest(&app)
         .await?
         .ok_or_else(|| ApiError::not_found("LOG_EMPTY", "nothing has been logged yet"))?;

@@ -9,13 +9,13 @@ use bridge_core::stamp::METADATA_VERSION;
 use bridge_core::{Namespace, RelativePath, StampType};
 use bridge_nodes::{StampInput, StampResult};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::app::App;
 use crate::envelope::{current_ctx, Success};
 use crate::error::ApiError;
-use crate::extract::{decode_content, StrictJson};
-use crate::handlers::log::{proof_of, LogData};
+use crate::extract::{decode_content, StrictJson, StrictQuery};
+use crate::handlers::log::{proof_of, wait_witnessed, LogData};
 use crate::middleware::Principal;
 
 /// Longest accepted `op_id`.
@@ -150,10 +150,39 @@ pub(crate) fn prepare(
     })
 }
 
-/// Runs the pipeline for a prepared request and shapes the response data.
+/// Query of `POST /stamp` and `POST /stamp/batch`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StampQuery {
+    /// `witnessed`: answer with a proof against a checkpoint whose cosignatures meet the
+    /// service's witness policy, waiting for one up to `--witness-wait`; past it (or without
+    /// a policy) the log-signed proof, with `log.witnessed: false`.
+    #[param(value_type = Option<String>, pattern = r"^witnessed$")]
+    wait: Option<Wait>,
+}
+
+/// What a stamp request waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Wait {
+    /// A witnessed checkpoint.
+    Witnessed,
+}
+
+impl StampQuery {
+    /// Whether the answer waits for a witnessed proof.
+    pub(crate) fn witnessed(&self) -> bool {
+        self.wait == Some(Wait::Witnessed)
+    }
+}
+
+/// Runs the pipeline for a prepared request and shapes the response data; with `witnessed`,
+/// waits for a witnessed proof of a new entry (SPEC §13).
 pub(crate) async fn run(
     app: &App,
     prepared: Prepared,
+    witnessed: bool,
 ) -> Result<(StatusCode, StampData), ApiError> {
     let result = app.orchestrator.stamp(prepared.input).await?;
     app.metrics
@@ -172,6 +201,13 @@ pub(crate) async fn run(
     };
     let index = result.record.log_index.and_then(|i| u64::try_from(i).ok());
     let log = match (index, &result.record.log_proof) {
+        (Some(index), _) if witnessed => match wait_witnessed(app, index).await? {
+            Some(w) => Some(w),
+            None => Some(match &result.record.log_proof {
+                Some(proof) => LogData::of(index, proof),
+                None => proof_of(app, index).await?,
+            }),
+        },
         // Logged by this request: the writer's own proof, against its commit's checkpoint.
         (Some(index), Some(proof)) => Some(LogData::of(index, proof)),
         (Some(index), None) => Some(proof_of(app, index).await?),
@@ -216,15 +252,16 @@ fn data(r: StampResult, base64: bool, log: Option<LogData>) -> StampData {
 }
 
 /// `POST /stamp`.
-#[utoipa::path(post, path = "/stamp", request_body = StampBody,
+#[utoipa::path(post, path = "/stamp", request_body = StampBody, params(StampQuery),
     responses((status = 201, description = "new stamp", body = StampData), (status = 200, description = "already stamped: the first stamp", body = StampData),
               (status = 400, description = "malformed"), (status = 401), (status = 403), (status = 413), (status = 415), (status = 422, description = "INVALID_METADATA: metadata is not a JSON object"), (status = 429), (status = 503)))]
 pub(crate) async fn stamp(
     State(app): State<App>,
     Extension(principal): Extension<Principal>,
+    StrictQuery(query): StrictQuery<StampQuery>,
     StrictJson(body): StrictJson<StampBody>,
 ) -> Result<Success<StampData>, ApiError> {
     let prepared = prepare(body, &principal, &app)?;
-    let (status, data) = run(&app, prepared).await?;
+    let (status, data) = run(&app, prepared, query.witnessed()).await?;
     Ok(Success { status, data })
 }

@@ -40,7 +40,10 @@ pub(crate) struct ValidateData {
     /// SIGNATURE_INVALID or NAMESPACE_MISMATCH.
     reason: &'static str,
     /// UNSIGNED (no signature that verifies), UNTRUSTED_KEY (verifies, but not by a key of
-    /// this service) or TRUSTED (signed by one of `GET /keys`).
+    /// this service) or TRUSTED (signed by one of `GET /keys`); with a witness policy
+    /// (SPEC §13) the registered stamp is LOGGED (its entry is in this service's log) or
+    /// WITNESSED (a checkpoint covering it meets the policy).
+    #[schema(pattern = r"^(UNSIGNED|UNTRUSTED_KEY|TRUSTED|LOGGED|WITNESSED)$")]
     trust: &'static str,
     /// Id of the key whose signature verified.
     signing_key: Option<String>,
@@ -93,6 +96,24 @@ pub(crate) async fn validate(
     }
     let (registered, log_index) =
         registered(&app, &principal, namespace.as_ref(), v.stamp.as_ref()).await;
+    // With a witness policy (SPEC §13): the registered stamp's entry is in our log, and
+    // witnessed once a checkpoint that meets the policy covers it.
+    let witnessing = app.witnessing.as_ref().filter(|w| w.enforced());
+    let trust = match (
+        trust,
+        registered,
+        log_index.and_then(|i| u64::try_from(i).ok()),
+        witnessing,
+    ) {
+        (Trust::Trusted, Some(true), Some(i), Some(w)) => {
+            if w.witnessed().is_some_and(|c| c.size > i) {
+                Trust::Witnessed
+            } else {
+                Trust::Logged
+            }
+        }
+        (t, ..) => t,
+    };
     let mut reason = v.reason.as_str();
     let mut is_valid = v.is_valid();
     let mut detail = v.detail;

@@ -71,6 +71,9 @@ pub enum Trust {
     Trusted,
     /// Trusted, and an inclusion proof verifies against a checkpoint of the log.
     Logged,
+    /// Logged, and the proof's checkpoint carries cosignatures that meet a witness policy's
+    /// quorum (SPEC §13).
+    Witnessed,
 }
 
 impl Trust {
@@ -81,6 +84,7 @@ impl Trust {
             Self::UntrustedKey => "UNTRUSTED_KEY",
             Self::Trusted => "TRUSTED",
             Self::Logged => "LOGGED",
+            Self::Witnessed => "WITNESSED",
         }
     }
 }

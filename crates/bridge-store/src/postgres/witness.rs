@@ -175,7 +175,9 @@ impl PgStore {
             let done = sqlx::query(
                 "INSERT INTO log_witnessed (id, size, note, created_at) VALUES (1, $1, $2, now()) \
                  ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note, \
-                 created_at = excluded.created_at WHERE log_witnessed.size < excluded.size",
+                 created_at = excluded.created_at WHERE log_witnessed.size < excluded.size \
+                 OR (log_witnessed.size = excluded.size \
+                     AND length(log_witnessed.note) < length(excluded.note))",
             )
             .bind(id(size))
             .bind(note)

@@ -152,7 +152,9 @@ impl SqliteStore {
             .write(vec![(
                 "INSERT INTO log_witnessed (id, size, note, created_at) VALUES (1, ?, ?, ?) \
                  ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note, \
-                 created_at = excluded.created_at WHERE log_witnessed.size < excluded.size",
+                 created_at = excluded.created_at WHERE log_witnessed.size < excluded.size \
+                 OR (log_witnessed.size = excluded.size \
+                     AND length(log_witnessed.note) < length(excluded.note))",
                 vec![Arg::Int(id(size)), Arg::Text(note.to_owned()), now()],
             )])
             .await?;

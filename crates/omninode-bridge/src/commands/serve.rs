@@ -17,6 +17,7 @@ use bridge_events::monitor::{DlqMonitor, MonitorConfig};
 use bridge_events::{KafkaConnection, KafkaSource, Relay, RelayConfig};
 use bridge_nodes::reducer::{LogSource, Reducer};
 use bridge_nodes::registry::{keep_registered, register_all, Registration, Registry, StoreNodes};
+use bridge_nodes::witnessing::{Witnessing, WitnessingSpec};
 use bridge_nodes::{OnextreeClient, Orchestrator};
 use bridge_store::{Observed, Store};
 use futures_util::future::BoxFuture;
@@ -90,6 +91,8 @@ struct Service {
     tls: Option<Certificates>,
     backend: &'static str,
     auth: &'static str,
+    /// The log's witnesses, with `--witness-policy`.
+    witnessing: Option<Arc<Witnessing>>,
     /// Fault injection: the background task of this name panics shortly after it starts.
     fault_panic_task: Option<String>,
 }
@@ -200,6 +203,20 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
         );
         delivery = Some(Delivery { relay, monitor });
     }
+    let witnessing = match &args.witness_policy {
+        Some(path) if !args.keys.no_sign && !args.keys.no_log => {
+            let w = witnessing(
+                path,
+                args.witness_interval,
+                args.witness_wait,
+                &keys.log.verifier(),
+            )?;
+            app = app.with_witnessing(w.clone());
+            Some(w)
+        }
+        Some(_) => bail!("--witness-policy needs a log: not with --no-sign or --no-log"),
+        None => None,
+    };
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("cannot listen on {}", args.bind))?;
@@ -215,8 +232,44 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
         tls,
         backend,
         auth,
+        witnessing,
         fault_panic_task: args.fault_panic_task,
     })
+}
+
+/// The witnessing of `--witness-policy`: the policy read (errors name the line), checked
+/// against the log's own key.
+fn witnessing(
+    path: &std::path::Path,
+    interval: Duration,
+    wait: Duration,
+    log: &bridge_core::tlog::LogVerifier,
+) -> anyhow::Result<Arc<Witnessing>> {
+    let policy = super::witness::read_policy(path)?;
+    if !policy.logs().is_empty()
+        && !policy
+            .logs()
+            .iter()
+            .any(|l| l.key.public_bytes() == log.public_bytes() && l.key.name() == log.name())
+    {
+        tracing::warn!(policy = %path.display(), "the witness policy's log lines do not name this log's key: verifiers using it will refuse our checkpoints");
+    }
+    for w in policy.witnesses().iter().filter(|w| w.url.is_none()) {
+        tracing::warn!(witness = %w.name, "no URL in the policy: this witness is never asked");
+    }
+    let w = Witnessing::new(WitnessingSpec {
+        policy,
+        interval,
+        wait,
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    tracing::info!(
+        witnesses = w.policy().witnesses().len(),
+        quorum = w.policy().quorum_name(),
+        interval_ms = interval.as_millis() as u64,
+        "asking witnesses to cosign the log"
+    );
+    Ok(Arc::new(w))
 }
 
 /// Shutdown stages, in the order they are stopped after the listener has drained.
@@ -281,6 +334,12 @@ async fn start(s: Service) -> anyhow::Result<Running> {
                 }),
             );
         }
+    }
+    if let Some(w) = s.witnessing {
+        spawn(
+            "witnessing",
+            Box::pin(w.run(s.store.clone(), stages.registry.clone())),
+        );
     }
     let kafka = s.delivery.is_some();
     if let Some(d) = s.delivery {

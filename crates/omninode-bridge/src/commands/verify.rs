@@ -22,7 +22,17 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if args.proof.is_some() && args.files.len() != 1 {
         bail!("--proof is one stamp's proof: give exactly one FILE");
     }
-    let log = args.log_key.as_deref().map(read_log_key).transpose()?;
+    let policy = args
+        .policy
+        .as_deref()
+        .map(super::witness::read_policy)
+        .transpose()?;
+    // The logs a proof may come from: --log-key, else the policy's `log` lines.
+    let logs: Vec<LogVerifier> = match (args.log_key.as_deref(), &policy) {
+        (Some(k), _) => vec![read_log_key(k)?],
+        (None, Some(p)) => p.logs().iter().map(|l| l.key.clone()).collect(),
+        (None, None) => Vec::new(),
+    };
     check_identity(&args.identity)?;
     let ring = match &args.trust {
         Some(path) => {
@@ -44,18 +54,37 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("{}", proof_path.display()))?;
         let mut log_note = None;
         if let (Some(text), true) = (&proof, trust >= Trust::Trusted) {
-            match (&log, logged(text, &v)) {
-                (None, _) => {
-                    log_note = Some("a log proof is here; give --log-key to check it".to_owned())
+            match (logs.is_empty(), logged(text, &v)) {
+                (true, _) => {
+                    log_note = Some(
+                        "a log proof is here; give --log-key or --policy to check it".to_owned(),
+                    )
                 }
-                (Some(_), Err(e)) => log_note = Some(format!("log proof: {e}")),
-                (Some(key), Ok((proof, entry))) => match proof.verify(key, &entry) {
-                    Ok(cp) => {
+                (false, Err(e)) => log_note = Some(format!("log proof: {e}")),
+                (false, Ok((proof, entry))) => match verify_proof(&proof, &logs, &entry) {
+                    Ok((key, cp)) => {
                         trust = Trust::Logged;
-                        log_note = Some(format!(
-                            "logged at index {} of a tree of {}",
-                            proof.index, cp.size
-                        ));
+                        let mut note =
+                            format!("logged at index {} of a tree of {}", proof.index, cp.size);
+                        if let Some(p) = &policy {
+                            match p.verify(&proof.checkpoint, Some(key)) {
+                                Ok(w) if w.quorum_met => {
+                                    trust = Trust::Witnessed;
+                                    note.push_str(&format!(
+                                        ", witnessed by {} (quorum {} met)",
+                                        names(&w),
+                                        p.quorum_name()
+                                    ));
+                                }
+                                Ok(w) => note.push_str(&format!(
+                                    ", cosigned by {} only: quorum {} not met",
+                                    names(&w),
+                                    p.quorum_name()
+                                )),
+                                Err(e) => note.push_str(&format!(", cosignatures: {e}")),
+                            }
+                        }
+                        log_note = Some(note);
                     }
                     Err(e) => log_note = Some(format!("log proof does not verify: {e}")),
                 },
@@ -87,6 +116,7 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             None => Trust::Unsigned,
             Some(RequiredTrust::Trusted) => Trust::Trusted,
             Some(RequiredTrust::Logged) => Trust::Logged,
+            Some(RequiredTrust::Witnessed) => Trust::Witnessed,
         };
         if v.is_valid() && trust < needed {
             eprintln!(
@@ -94,10 +124,14 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 path.display(),
                 trust.as_str(),
                 needed.as_str(),
-                if needed == Trust::Logged && trust < Trust::Logged {
-                    " (a verified tlog-proof and --log-key are needed)"
-                } else {
-                    ""
+                match (needed, trust) {
+                    (Trust::Logged, t) if t < Trust::Logged =>
+                        " (a verified tlog-proof and --log-key are needed)",
+                    (Trust::Witnessed, t) if t < Trust::Logged =>
+                        " (a verified tlog-proof and --policy are needed)",
+                    (Trust::Witnessed, _) =>
+                        " (the proof's checkpoint must carry cosignatures meeting --policy's quorum)",
+                    _ => "",
                 }
             );
         }
@@ -188,6 +222,34 @@ fn read_log_key(given: &str) -> anyhow::Result<LogVerifier> {
     };
     LogVerifier::from_vkey(text.lines().next().unwrap_or_default())
         .map_err(|e| anyhow::anyhow!("--log-key: {e}"))
+}
+
+/// The proof verified against the first of `logs` whose checkpoint it is.
+fn verify_proof<'k>(
+    proof: &TlogProof,
+    logs: &'k [LogVerifier],
+    entry: &[u8],
+) -> anyhow::Result<(&'k LogVerifier, tlog::VerifiedCheckpoint)> {
+    let mut last = None;
+    for key in logs {
+        match proof.verify(key, entry) {
+            Ok(cp) => return Ok((key, cp)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or_else(|| anyhow::anyhow!("no log key"), anyhow::Error::from))
+}
+
+/// The witnesses whose cosignatures verified, for a message.
+fn names(w: &bridge_core::witness::WitnessedCheckpoint) -> String {
+    if w.cosigned.is_empty() {
+        return "no witness".into();
+    }
+    w.cosigned
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The proof, and the log entry the stamp must be: its statement and signature line.
