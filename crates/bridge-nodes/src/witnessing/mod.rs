@@ -215,7 +215,14 @@ impl Witnessing {
         }
         loop {
             tokio::select! {
-                _ = stop.cancelled() => return,
+                _ = stop.cancelled() => {
+                    // Hand the lease over at once rather than after it expires: a restarted
+                    // or another instance asks the witnesses without a gap.
+                    if self.is_leader() {
+                        let _ = store.take_lease(LEASE, holder, Duration::ZERO).await;
+                    }
+                    return;
+                }
                 _ = tokio::time::sleep(poll) => {}
             }
             if last_lease.is_none_or(|t| t.elapsed() >= LEASE_TTL / 3) {

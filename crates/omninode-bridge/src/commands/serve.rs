@@ -478,7 +478,7 @@ impl Running {
         let stages: [(&CancellationToken, &[&'static str], Duration, &str); 3] = [
             (
                 &self.stages.registry,
-                &["registry-sweeper", "own-nodes"],
+                &["registry-sweeper", "own-nodes", "witnessing"],
                 REGISTRY_LEAVE_TIMEOUT,
                 "this process's nodes could not be deregistered in time",
             ),

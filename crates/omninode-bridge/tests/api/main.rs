@@ -25,3 +25,4 @@ mod tls_api;
 mod tls_kafka;
 mod tls_postgres;
 mod witness;
+mod witnessed;

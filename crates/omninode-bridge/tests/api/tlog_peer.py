@@ -10,6 +10,11 @@ did not write" that our witness must serve, and the client that checks our witne
   tlog_peer.py after-restart URL ORIGIN SEEDFILE
                                              old 0 again: the witness must answer 409 with
                                              the size it kept
+  tlog_peer.py witness LOGVKEY NAME ed25519|ml-dsa-44 STATEFILE REQUESTLOG
+                                             a witness (tlog-witness) for the log LOGVKEY:
+                                             prints its vkey, then "listening on URL"; keeps
+                                             its state in STATEFILE and appends every
+                                             request's old size and answer to REQUESTLOG
 """
 
 import base64
@@ -21,6 +26,8 @@ import struct
 import sys
 import threading
 import urllib.parse
+
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa
 from cryptography.exceptions import InvalidSignature
@@ -68,6 +75,34 @@ def consistency_proof(m, leaves):
     if m == 0 or m == len(leaves):
         return []
     return subproof(m, leaves, True)
+
+
+# RFC 9162 section 2.1.4.2: verifying a consistency proof.
+def verify_consistency(first, second, first_hash, second_hash, proof):
+    if first == 0 or first > second or not proof:
+        return False
+    if first & (first - 1) == 0:
+        proof = [first_hash] + proof
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while not fn & 1 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == first_hash and sr == second_hash
 
 
 # signed-note: key ids, vkeys, signing.
@@ -290,6 +325,136 @@ def exercise(url, origin, seed, vkeys):
     )
 
 
+# tlog-witness, the witness side, with tlog-cosignature's two signature types.
+class PeerWitness:
+    def __init__(self, log_vkey, name, alg, state_file, request_log):
+        origin, kid, key = log_vkey.split("+", 2)
+        raw = base64.b64decode(key)
+        assert raw[0] == 0x01 and key_id(origin, 0x01, raw[1:]) == bytes.fromhex(kid)
+        self.origin, self.log_id = origin, bytes.fromhex(kid)
+        self.log_key = ed25519.Ed25519PublicKey.from_public_bytes(raw[1:])
+        self.name, self.alg = name, alg
+        seed = os.urandom(32)
+        if alg == "ed25519":
+            self.key = ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+            self.type = 0x04
+            self.public = self.key.public_key().public_bytes_raw()
+        else:
+            self.key = mldsa.MLDSA44PrivateKey.from_seed_bytes(seed)
+            self.type = 0x06
+            from cryptography.hazmat.primitives import serialization as ser
+            self.public = self.key.public_key().public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw)
+        self.id = key_id(name, self.type, self.public)
+        self.state_file, self.request_log = state_file, request_log
+        self.lock = threading.Lock()
+        self.state = None  # (size, root)
+        if os.path.exists(state_file):
+            with open(state_file) as f:
+                st = json.load(f)
+            self.state = (st["size"], base64.b64decode(st["root"]))
+
+    def vkey(self):
+        return "%s+%s+%s" % (self.name, self.id.hex(), base64.b64encode(bytes([self.type]) + self.public).decode())
+
+    def cosign(self, text, size, root):
+        ts = int(__import__("time").time())
+        if self.type == 0x04:
+            sig = self.key.sign(("cosignature/v1\ntime %d\n" % ts + text).encode())
+        else:
+            msg = (
+                b"subtree/v1\n\x00" + bytes([len(self.name)]) + self.name.encode()
+                + struct.pack(">Q", ts) + bytes([len(self.origin)]) + self.origin.encode()
+                + struct.pack(">QQ", 0, size) + root
+            )
+            sig = self.key.sign(msg)
+        blob = self.id + struct.pack(">Q", ts) + sig
+        return "%s %s %s\n" % (EM_DASH, self.name, base64.b64encode(blob).decode())
+
+    def add(self, body):
+        """(status, content type, answer) for one add-checkpoint body."""
+        try:
+            head, _, note = body.partition("\n\n")
+            lines = head.split("\n")
+            assert lines[0].startswith("old ")
+            old = int(lines[0][4:])
+            proof = [base64.b64decode(l) for l in lines[1:]]
+            text, _, sigs = note.rpartition("\n\n")
+            text += "\n"
+            origin, size, root = text.split("\n")[:3]
+            size, root = int(size), base64.b64decode(root)
+        except Exception as e:  # noqa: BLE001 - anything unreadable is a 400
+            return 400, "text/plain", "bad request: %s\n" % e, None
+        if origin != self.origin:
+            return 404, "text/plain", "unknown log\n", old
+        signed = False
+        for line in sigs.split("\n"):
+            if not line:
+                continue
+            name, sig = line[2:].split(" ")
+            blob = base64.b64decode(sig)
+            if name == self.origin and blob[:4] == self.log_id:
+                try:
+                    self.log_key.verify(blob[4:], text.encode())
+                    signed = True
+                except InvalidSignature:
+                    pass
+        if not signed:
+            return 403, "text/plain", "not signed by the log\n", old
+        if old > size:
+            return 400, "text/plain", "old size above the checkpoint's\n", old
+        with self.lock:
+            latest = self.state[0] if self.state else 0
+            if old != latest:
+                return 409, "text/x.tlog.size", "%d\n" % latest, old
+            if old == 0:
+                ok = not proof and (size > 0 or root == hashlib.sha256(b"").digest())
+            elif old == size:
+                if root != self.state[1]:
+                    return 409, "text/plain", "same size, other root\n", old
+                ok = not proof
+            else:
+                ok = verify_consistency(old, size, self.state[1], root, proof)
+            if not ok:
+                return 422, "text/plain", "inconsistent\n", old
+            self.state = (size, root)
+            with open(self.state_file + ".tmp", "w") as f:
+                json.dump({"size": size, "root": base64.b64encode(root).decode()}, f)
+            os.replace(self.state_file + ".tmp", self.state_file)
+            return 200, "text/plain", self.cosign(text, size, root), old
+
+    def serve(self):
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n).decode()
+                if self.path != "/add-checkpoint":
+                    status, ctype, answer, old = 404, "text/plain", "no such route\n", None
+                else:
+                    status, ctype, answer, old = peer.add(body)
+                with peer.lock:
+                    with open(peer.request_log, "a") as f:
+                        f.write(json.dumps({"old": old, "status": status}) + "\n")
+                data = answer.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        print(self.vkey())
+        print("listening on http://127.0.0.1:%d" % server.server_address[1])
+        sys.stdout.flush()
+        server.serve_forever()
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "log-key":
@@ -309,6 +474,9 @@ def main():
             log = Log(origin, f.read())
         log.append(20)
         out("after-restart", *Witness(url).post(body(0, [], log.checkpoint())))
+    elif cmd == "witness":
+        log_vkey, name, alg, state_file, request_log = sys.argv[2:7]
+        PeerWitness(log_vkey, name, alg, state_file, request_log).serve()
     else:
         raise SystemExit("unknown command " + cmd)
 
