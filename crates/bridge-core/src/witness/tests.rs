@@ -419,3 +419,39 @@ fn a_cosigner_never_prints_its_key() {
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// A cosigned checkpoint as another implementation reads it (cloudflare/azul's signed_note):
+/// the log's signature verifies with our vkey, and each cosignature line parses with the name
+/// and key id our witness keys claim.
+#[test]
+fn an_independent_note_parser_reads_cosigned_checkpoints() {
+    use signed_note::{Note, StandardVerifier, VerifierList};
+    let log = LogSigner::generate("example.com/log").unwrap();
+    let a = tree(7);
+    let note = log.checkpoint(7, &a.root().unwrap());
+    let ed = ed_cosigner("w1.example");
+    let pq = Cosigner::ml_dsa_44("w2.example", &rand32()).unwrap();
+    let full = format!(
+        "{note}{}{}",
+        cosign_line(&ed, &note, 1_700_000_001),
+        cosign_line(&pq, &note, 1_700_000_002)
+    );
+    let parsed = Note::from_bytes(full.as_bytes()).unwrap();
+    let known = VerifierList::new(vec![Box::new(StandardVerifier::new(&log.vkey()).unwrap())]);
+    let (verified, unverified) = parsed.verify(&known).unwrap();
+    assert_eq!(verified.len(), 1);
+    assert_eq!(verified[0].name(), "example.com/log");
+    let others: Vec<(String, u32)> = unverified
+        .iter()
+        .map(|s| (s.name().to_owned(), s.id()))
+        .collect();
+    assert_eq!(
+        others,
+        vec![
+            ("w1.example".to_owned(), ed.key().id()),
+            ("w2.example".to_owned(), pq.key().id())
+        ]
+    );
+    // Our parser agrees on the text both signed.
+    assert_eq!(parsed.text(), split_note(&full).unwrap().0.as_bytes());
+}
