@@ -5,7 +5,8 @@
 
 import { Blake3 } from "./blake3.mjs";
 import { locate, insertionPoint, parseSidecar, logEntry } from "./stamp.mjs";
-import { checkStamp, verifyTlogProof, verifyCheckpoint, parseVkey, b64encode, b64decode } from "./proof.mjs";
+import { checkStamp, verifyTlogProof, verifyCheckpoint, parseVkey, parseTlogProof, b64encode, b64decode } from "./proof.mjs";
+import { parsePolicy, checkCosignatures } from "./witness.mjs";
 
 const $ = (id) => document.getElementById(id);
 const KEY_STORE = "omninode-api-key";
@@ -177,6 +178,8 @@ async function examine(file, sidecar, report) {
           out.log = await verifyTlogProof(proof.text, vkey.text, logEntry(out.statement, stamp.signature));
           out.trust = "LOGGED";
           out.proofText = proof.text;
+          out.witnesses = await witnessesOf(parseTlogProof(proof.text).checkpoint);
+          if (out.witnesses?.quorum === true) out.trust = "WITNESSED";
         } catch (e) {
           out.logError = e.message;
         }
@@ -195,6 +198,32 @@ async function examine(file, sidecar, report) {
     else out.recordError = needsKey(rec) ?? (rec.status === 404 ? "no stamp of this hash is stored here" : rec.error);
   }
   return out;
+}
+
+/**
+ * The cosignatures of a (log-verified) checkpoint against the service's witness policy, or
+ * null when the service has none; `{error}` when a cosignature fails.
+ */
+async function witnessesOf(note) {
+  const policy = await api("log/policy", { text: true });
+  if (policy.status !== 200) return null;
+  try {
+    return await checkCosignatures(note, await parsePolicy(policy.text));
+  } catch (e) {
+    return { error: e.message };
+  }
+}
+
+/** The witness facts of a checkpoint, for the page. */
+function witnessFacts(w) {
+  if (!w) return [];
+  if (w.error) return [["Witnesses", w.error]];
+  const rows = w.cosigs.map((c) => [
+    `Cosigned by ${c.label}`,
+    `${c.name} (${c.kind}) at ${new Date(c.time * 1000).toISOString()}: ${c.status === "verified" ? "verified in this browser" : "ML-DSA-44, checked by the CLI only (omninode-bridge verify --policy)"}`,
+  ]);
+  const q = w.quorum === true ? "met" : w.quorum === false ? "not met" : "depends on ML-DSA-44 cosignatures: check with the CLI";
+  return [...rows, ["Witness quorum", q]];
 }
 
 /** Where the file's stamp and the stored one first differ, or null. */
@@ -225,7 +254,13 @@ function verdictOf(r) {
   }
   const by = `signed by ${r.signer}`;
   if (r.trust === "UNTRUSTED_KEY") return { state: "valid-untrusted", cls: "none", title: `Valid, ${by}`, text: "The signature verifies, but the key is not one of this service's." };
-  return { state: "valid", cls: "ok", title: `Valid, ${by}`, text: r.trust === "LOGGED" ? "Signed by this service's key and proven to be in its public log." : "Signed by this service's key." };
+  const text =
+    r.trust === "WITNESSED"
+      ? "Signed by this service's key, proven to be in its public log, and the log's checkpoint cosigned by a quorum of its witnesses."
+      : r.trust === "LOGGED"
+        ? "Signed by this service's key and proven to be in its public log."
+        : "Signed by this service's key.";
+  return { state: "valid", cls: "ok", title: `Valid, ${by}`, text };
 }
 
 function render(r) {
@@ -249,6 +284,7 @@ function render(r) {
       ["Signed by", r.signer ? mono(`${r.signer}${r.keyStatus ? ` (${r.keyStatus} key of this service)` : ""}`) : s?.key ? null : s && "not signed"],
       ["Trust", r.trust],
       ["Log", r.log ? `entry ${r.log.index} of ${r.log.size} in ${r.log.origin}; inclusion proof and checkpoint signature verified in this browser` : r.logError],
+      ...witnessFacts(r.witnesses),
       ["Stored stamp", r.record ? (r.record.stamp_id === s.stampId ? "this is the stamp stored for this content" : `another stamp is stored for this content (${r.record.stamp_id})`) : r.recordError],
     ]),
   ];
@@ -438,13 +474,16 @@ async function loadLog() {
   try {
     const key = await parseVkey(vkey.text);
     const c = await verifyCheckpoint(cp.text, key);
+    const w = await witnessesOf(cp.text);
     out.dataset.size = c.size;
+    out.dataset.quorum = w ? String(w.quorum ?? "undecided") : "";
     out.replaceChildren(
       facts([
         ["Origin", c.origin],
         ["Tree size", `${c.size.toLocaleString("en")} ${c.size === 1 ? "entry" : "entries"}`],
         ["Root hash", mono(b64encode(c.root))],
         ["Signature", `verified in this browser with the log key ${key.id}`],
+        ...witnessFacts(w),
       ]),
     );
   } catch (e) {

@@ -34,21 +34,21 @@ KEY = "page-" + secrets.token_hex(12)
 work = Path(tempfile.mkdtemp(prefix="page-tests-"))
 
 
-def start_server():
-    out = open(work / "out", "w")
-    err = open(work / "err", "w")
-    proc = subprocess.Popen(
-        [str(BIN), "serve", "--bind", "127.0.0.1:0", "--data-dir", str(work / "data"), "--api-key", KEY],
-        stdout=out,
-        stderr=err,
-    )
+def start_server(*flags, data="data", name=""):
+    return start([str(BIN), "serve", "--bind", "127.0.0.1:0", "--data-dir", str(work / data), "--api-key", KEY, *flags], name)
+
+
+def start(argv, name=""):
+    out = open(work / f"out{name}", "w")
+    err = open(work / f"err{name}", "w")
+    proc = subprocess.Popen(argv, stdout=out, stderr=err)
     for _ in range(200):
-        text = (work / "out").read_text()
+        text = (work / f"out{name}").read_text()
         m = re.search(r"^listening on (\S+)", text, re.M)
         if m:
             return proc, m.group(1)
         time.sleep(0.05)
-    raise SystemExit("server did not start:\n" + (work / "err").read_text())
+    raise SystemExit(f"{argv[1]} did not start:\n" + (work / f"err{name}").read_text())
 
 
 def call(base, method, path, body=None):
@@ -105,8 +105,56 @@ def main():
     finally:
         proc.terminate()
         proc.wait()
-    leaked = [f for f in ("out", "err") if KEY in (work / f).read_text()]
-    check(not leaked, "the API key appears in none of the server's output")
+    witnessed()
+    leaked = [f.name for f in work.iterdir() if f.name.startswith(("out", "err")) and KEY in f.read_text()]
+    check(not leaked, f"the API key appears in none of the servers' output ({leaked})")
+
+
+def witnessed():
+    """A service with a witness (SPEC §13): the page shows the cosignature and the quorum."""
+    print("a witnessed log")
+    proc, base = start_server(data="wdata", name="-w0")
+    vkey = call(base, "GET", "/log/key").strip()
+    proc.terminate()
+    proc.wait()
+    wdir = work / "witness"
+    wvkey = subprocess.run([str(BIN), "keys", "generate", "--witness", "--name", "w1.page.test", str(wdir / "keys")],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    (wdir / "policy").write_text(f"log {vkey}\nquorum none\n")
+    procs = []
+    try:
+        wproc, wurl = start([str(BIN), "witness", "--bind", "127.0.0.1:0", "--name", "w1.page.test",
+                             "--key", str(wdir / "keys" / "witness_ed25519"), "--policy", str(wdir / "policy"),
+                             "--data-dir", str(wdir / "state")], "-witness")
+        procs.append(wproc)
+        policy = work / "policy"
+        policy.write_text(f"log {vkey}\nwitness W1 {wvkey} {wurl}\nquorum W1\n")
+        proc, base = start_server("--witness-policy", str(policy), "--witness-interval", "100ms", data="wdata", name="-w1")
+        procs.append(proc)
+        original = b"print('witnessed in the page test')\n"
+        stamped = call(base, "POST", "/stamp?wait=witnessed", {"content": original.decode(), "namespace": "pagetest", "file_path": "w.py"})["data"]
+        check(stamped["log"]["witnessed"], "the 201 carries a witnessed proof")
+        path = work / "w.py"
+        path.write_bytes(stamped["stamped_content"].encode())
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM)
+            page = browser.new_page(viewport={"width": 1100, "height": 1000})
+            page.goto(base + "/")
+            page.wait_for_selector("#log-result[data-quorum]")
+            log_text = page.inner_text("#log-result")
+            check(page.get_attribute("#log-result", "data-quorum") == "true", f"the checkpoint's quorum is met in the page: {log_text!r}")
+            check("Cosigned by W1" in log_text and "verified in this browser" in log_text, "the witness's cosignature is shown, verified in the page")
+            choose(page, path)
+            state, _ = verdict(page)
+            text = page.inner_text("#result")
+            check(state == "valid" and page.get_attribute("#result", "data-trust") == "WITNESSED", f"trust WITNESSED: {text!r}")
+            check("Witness quorum" in text and "met" in text, "the stamp's proof: the quorum is shown met")
+            page.screenshot(path=str(SHOTS / "witnessed.png"), full_page=True)
+            browser.close()
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait()
 
 
 def run(base):

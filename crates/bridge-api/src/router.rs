@@ -27,6 +27,7 @@ fn routes(app: &App) -> Router<App> {
         .route("/keys/allowed_signers", get(keys::allowed_signers))
         .route("/log/checkpoint", get(log::checkpoint))
         .route("/log/key", get(log::key))
+        .route("/log/policy", get(log::policy))
         .route("/log/tile/{*path}", get(log::tile))
         .route("/stamps/{stamp_id}/proof", get(log::stamp_proof));
     let protected = Router::new()

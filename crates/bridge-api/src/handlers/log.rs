@@ -151,6 +151,17 @@ pub(crate) async fn checkpoint(State(app): State<App>) -> Result<Response, ApiEr
     Ok(text(MOMENTARY, cp.note))
 }
 
+/// `GET /log/policy`: the service's witness policy (SPEC §13) as a tlog-policy file without
+/// the witnesses' URLs: the log key, the witness keys, groups and quorum a verifier (the page,
+/// `verify --policy`) checks a checkpoint's cosignatures with.
+#[utoipa::path(get, path = "/log/policy", responses((status = 200, description = "the witness policy, C2SP tlog-policy text", content_type = "text/plain"), (status = 404, description = "LOG_NO_POLICY: the service asks no witnesses")))]
+pub(crate) async fn policy(State(app): State<App>) -> Result<Response, ApiError> {
+    let w = app.witnessing.as_ref().ok_or_else(|| {
+        ApiError::not_found("LOG_NO_POLICY", "this service has no witness policy")
+    })?;
+    Ok(text(MOMENTARY, w.policy().public_text()))
+}
+
 /// `GET /log/key`.
 #[utoipa::path(get, path = "/log/key", responses((status = 200, description = "the log's verifier key, <origin>+<key id>+<base64 key>", content_type = "text/plain"), (status = 404)))]
 pub(crate) async fn key(State(app): State<App>) -> Result<Response, ApiError> {

@@ -26,6 +26,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../../../web/proof.mjs"),
     ),
     (
+        "witness.mjs",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../../web/witness.mjs"),
+    ),
+    (
         "blake3.mjs",
         "text/javascript; charset=utf-8",
         include_str!("../../../../web/blake3.mjs"),
@@ -66,7 +71,7 @@ pub(crate) async fn index() -> Response {
 }
 
 /// `GET /assets/{file}`: the page's scripts and style.
-#[utoipa::path(get, path = "/assets/{file}", operation_id = "verification_page_asset", params(("file" = String, Path, description = "one of the page's files", pattern = r"^(app|stamp|proof|blake3)\.mjs$|^page\.css$")),
+#[utoipa::path(get, path = "/assets/{file}", operation_id = "verification_page_asset", params(("file" = String, Path, description = "one of the page's files", pattern = r"^(app|stamp|proof|witness|blake3)\.mjs$|^page\.css$")),
     responses((status = 200, description = "a script (text/javascript) or the style sheet (text/css)", content(("text/javascript"), ("text/css"))), (status = 404, description = "NOT_FOUND: no such file")))]
 pub(crate) async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
     ASSETS

@@ -21,7 +21,7 @@ use crate::handlers::{
         namespaces::stats, namespaces::list, namespaces::stamps,
         registry::register, registry::heartbeat, registry::deregister, registry::list,
         health::health, health::live, health::ready, health::metrics, keys::keys, keys::allowed_signers,
-        log::checkpoint, log::key, log::tile, log::stamp_proof, openapi_json, page::index, page::asset
+        log::checkpoint, log::key, log::policy, log::tile, log::stamp_proof, openapi_json, page::index, page::asset
     ),
     components(schemas(stamp::StampBody, stamp::StampData, batch::BatchBody, batch::BatchItem, batch::BatchData, batch::ItemResult,
         validate::ValidateBody, validate::ValidateData, hash::HashBody, hash::HashData, namespaces::ListData, registry::RegisterBody, registry::NodeList, keys::KeysData, keys::KeyData, log::LogData, namespaces::StampsData, namespaces::LoggedStamp)),

@@ -202,6 +202,13 @@ impl LogVerifier {
         Ok(cp)
     }
 
+    /// The verifier key, `<origin>+<key id>+<base64 key>`.
+    pub fn vkey(&self) -> String {
+        let mut k = vec![ED25519];
+        k.extend_from_slice(self.key.as_bytes());
+        format!("{}+{:08x}+{}", self.name, self.id, B64.encode(k))
+    }
+
     /// The log's origin (the key's name).
     pub fn name(&self) -> &str {
         &self.name

@@ -251,6 +251,28 @@ impl Policy {
         }
     }
 
+    /// The policy as a tlog-policy file without URLs (what a verifier needs: logs, witnesses,
+    /// groups, quorum), for publishing.
+    pub fn public_text(&self) -> String {
+        let mut out = String::new();
+        for l in &self.logs {
+            out.push_str(&format!("log {}\n", l.key.vkey()));
+        }
+        for w in &self.witnesses {
+            out.push_str(&format!("witness {} {}\n", w.name, w.key.vkey()));
+        }
+        let name = |m: &Member| match *m {
+            Member::Witness(i) => self.witnesses[i].name.as_str(),
+            Member::Group(i) => self.groups[i].name.as_str(),
+        };
+        for g in &self.groups {
+            let members: Vec<&str> = g.members.iter().map(name).collect();
+            out.push_str(&format!("group {} {} {}\n", g.name, g.k, members.join(" ")));
+        }
+        out.push_str(&format!("quorum {}\n", self.quorum_name()));
+        out
+    }
+
     /// Whether witnesses `cosigned` (indexes into [`Policy::witnesses`]) meet the quorum.
     pub fn quorum_met(&self, cosigned: &[bool]) -> bool {
         self.quorum.is_none_or(|q| self.met(q, cosigned))

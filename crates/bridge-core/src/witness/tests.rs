@@ -259,6 +259,23 @@ fn policy_errors_name_the_line() {
     let e = Policy::parse(&format!("log {lv}\n")).unwrap_err();
     assert_eq!(e.line, 0);
     assert!(e.to_string().contains("no quorum"));
+    // Published without URLs, it reads back as the same policy.
+    let p = Policy::parse(&example_policy(
+        &log,
+        &[
+            ed_cosigner("a"),
+            ed_cosigner("b"),
+            ed_cosigner("c"),
+            ed_cosigner("d"),
+        ],
+    ))
+    .unwrap();
+    let public = p.public_text();
+    assert!(!public.contains("http"), "{public}");
+    let again = Policy::parse(&public).unwrap();
+    assert_eq!(again.public_text(), public);
+    assert!(again.quorum_met(&[true, true, false, true]));
+    assert!(!again.quorum_met(&[true, false, false, true]));
     // quorum none needs nothing.
     let p = Policy::parse(&format!("log {lv}\nquorum none\n")).unwrap();
     assert!(p.needs_no_cosignature());

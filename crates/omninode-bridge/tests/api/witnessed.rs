@@ -250,6 +250,34 @@ async fn our_log_with_three_of_our_witnesses_and_a_2_of_3_quorum() {
         cp.lines().filter(|l| l.starts_with("\u{2014} w")).count() >= 2,
         "{cp}"
     );
+    // The page's checks (web/witness.mjs, in node) on it and the published policy.
+    let published = s
+        .client
+        .get(s.url("/log/policy"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !published.contains("http://"),
+        "no witness URLs published: {published}"
+    );
+    let page = page_witness_check(dir.path(), &cp, &published);
+    assert_eq!(page["quorum"], true, "{page}");
+    let verified = page["cosigs"].as_array().unwrap();
+    assert!(
+        verified.len() >= 2 && verified.iter().all(|c| c["status"] == "verified"),
+        "{page}"
+    );
+    let line = cp.lines().find(|l| l.starts_with("\u{2014} w")).unwrap();
+    let forged = cp.replacen(line, &flip_last_base64_char(line), 1);
+    let page = page_witness_check(dir.path(), &forged, &published);
+    assert!(
+        page["error"].as_str().unwrap().contains("does not verify"),
+        "{page}"
+    );
 
     // One witness down: the quorum holds.
     drop(ws.remove(2));
@@ -427,4 +455,35 @@ fn copy_dir(from: &Path, to: &Path) {
         let e = e.unwrap();
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
+}
+
+/// Runs the page's witness checks in node on a note and a policy.
+fn page_witness_check(dir: &Path, note: &str, policy: &str) -> Value {
+    let (n, p) = (dir.join("page-note"), dir.join("page-policy"));
+    std::fs::write(&n, note).unwrap();
+    std::fs::write(&p, policy).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/test/witness-check.mjs");
+    let out = Command::new("node")
+        .arg(script)
+        .arg(&n)
+        .arg(&p)
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A signature line with one bit of its signature changed.
+fn flip_last_base64_char(line: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (head, sig) = line.rsplit_once(' ').unwrap();
+    let mut bytes = b64.decode(sig).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last - 10] ^= 1;
+    format!("{head} {}", b64.encode(bytes))
 }
