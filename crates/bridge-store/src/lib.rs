@@ -24,7 +24,8 @@ pub use error::{Result, StoreError};
 pub use model::{
     Cosignature, CursorMove, Delivery, EventRow, Evidence, LogCheckpoint, LogProof, LoggedEvent,
     NamespaceState, NodeRecord, OutboxRow, Position, Reduction, ReductionOutcome, StampOutcome,
-    StampRecord, StampWrite, StepRecord, TransitionRecord, WitnessSize, WorkflowRecord,
+    StampRecord, StampWrite, StepRecord, TransitionRecord, WitnessSize, WitnessingWrite,
+    WorkflowRecord,
 };
 pub use observed::{Observed, StoreObserver};
 pub use postgres::{PgOptions, PgStore};
@@ -114,16 +115,12 @@ pub trait Store: Send + Sync + 'static {
     /// What the log knows of each witness it asked (SPEC §13).
     async fn witness_sizes(&self) -> Result<Vec<WitnessSize>>;
 
-    /// Records a witness's answer in one transaction: the size it now has, and, when it
-    /// cosigned, its cosignature line for that size.
-    async fn record_witness(&self, size: &WitnessSize, cosignature: Option<&str>) -> Result<()>;
+    /// Records what the witnesses answered, in one transaction: their sizes, their
+    /// cosignature lines, and a new witnessed checkpoint.
+    async fn record_witnessing(&self, write: &WitnessingWrite) -> Result<()>;
 
     /// The cosignatures kept for the checkpoint of `size`.
     async fn cosignatures(&self, size: u64) -> Result<Vec<Cosignature>>;
-
-    /// Stores `note` as the newest witnessed checkpoint if it is larger than the stored one,
-    /// or of the same size with more cosignatures (a longer note); whether it was.
-    async fn advance_witnessed_checkpoint(&self, size: u64, note: &str) -> Result<bool>;
 
     /// The newest checkpoint whose cosignatures met the quorum, with them.
     async fn witnessed_checkpoint(&self) -> Result<Option<LogCheckpoint>>;

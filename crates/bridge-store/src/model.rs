@@ -125,6 +125,26 @@ pub struct Cosignature {
     pub line: String,
 }
 
+/// What the log learned from its witnesses since the last write, written in one transaction
+/// (SPEC §13): a round's answers cost the writer one commit, not one per answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WitnessingWrite {
+    /// Sizes the witnesses now have (a cosignature's size, or a 409's).
+    pub sizes: Vec<WitnessSize>,
+    /// Cosignature lines, by the checkpoint size they cosign.
+    pub cosignatures: Vec<(u64, Cosignature)>,
+    /// A new witnessed checkpoint (size, note): stored if larger than the stored one, or of
+    /// the same size with more cosignatures.
+    pub witnessed: Option<(u64, String)>,
+}
+
+impl WitnessingWrite {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.sizes.is_empty() && self.cosignatures.is_empty() && self.witnessed.is_none()
+    }
+}
+
 /// An answer of a witness that may be evidence of a fork (a 422, a 409 naming another root).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Evidence {

@@ -114,29 +114,14 @@ impl Store for Observed {
             .await
     }
 
-    async fn record_witness(
-        &self,
-        size: &crate::WitnessSize,
-        cosignature: Option<&str>,
-    ) -> Result<()> {
-        self.timed(
-            "record_witness",
-            self.inner.record_witness(size, cosignature),
-        )
-        .await
+    async fn record_witnessing(&self, write: &crate::WitnessingWrite) -> Result<()> {
+        self.timed("record_witnessing", self.inner.record_witnessing(write))
+            .await
     }
 
     async fn cosignatures(&self, size: u64) -> Result<Vec<crate::Cosignature>> {
         self.timed("cosignatures", self.inner.cosignatures(size))
             .await
-    }
-
-    async fn advance_witnessed_checkpoint(&self, size: u64, note: &str) -> Result<bool> {
-        self.timed(
-            "advance_witnessed_checkpoint",
-            self.inner.advance_witnessed_checkpoint(size, note),
-        )
-        .await
     }
 
     async fn witnessed_checkpoint(&self) -> Result<Option<crate::LogCheckpoint>> {

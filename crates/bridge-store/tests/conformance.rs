@@ -793,20 +793,40 @@ async fn witness_state_advances_by_compare_and_swap<S: Store + WitnessStore>(s: 
 /// The log's side of witnessing (SPEC §13): sizes learned per witness, cosignatures per
 /// checkpoint, the witnessed checkpoint only moving forward, and a lease one holder at a time.
 async fn log_witnessing_state_round_trips<S: Store>(s: Arc<S>) {
-    use bridge_store::{Evidence, WitnessSize};
+    use bridge_store::{Cosignature, Evidence, WitnessSize, WitnessingWrite};
     let size = |w: &str, n: u64| WitnessSize {
         witness: w.into(),
         size: n,
     };
     assert!(s.witness_sizes().await.unwrap().is_empty());
-    s.record_witness(&size("a+1+x", 5), Some("\u{2014} a line\n"))
+    let cosig = |w: &str, line: &str| Cosignature {
+        witness: w.into(),
+        line: line.into(),
+    };
+    let witnessed = |size: u64, note: &str| WitnessingWrite {
+        witnessed: Some((size, note.into())),
+        ..WitnessingWrite::default()
+    };
+    s.record_witnessing(&WitnessingWrite::default())
         .await
         .unwrap();
-    s.record_witness(&size("b+2+y", 5), Some("\u{2014} b line\n"))
-        .await
-        .unwrap();
+    s.record_witnessing(&WitnessingWrite {
+        sizes: vec![size("a+1+x", 5), size("b+2+y", 5)],
+        cosignatures: vec![
+            (5, cosig("a+1+x", "\u{2014} a line\n")),
+            (5, cosig("b+2+y", "\u{2014} b line\n")),
+        ],
+        witnessed: Some((5, "note 5".into())),
+    })
+    .await
+    .unwrap();
     // A 409 may say less than we thought: what the witness says is what it has.
-    s.record_witness(&size("a+1+x", 3), None).await.unwrap();
+    s.record_witnessing(&WitnessingWrite {
+        sizes: vec![size("a+1+x", 3)],
+        ..WitnessingWrite::default()
+    })
+    .await
+    .unwrap();
     assert_eq!(
         s.witness_sizes().await.unwrap(),
         vec![size("a+1+x", 3), size("b+2+y", 5)]
@@ -816,21 +836,28 @@ async fn log_witnessing_state_round_trips<S: Store>(s: Arc<S>) {
     assert_eq!(cosigs[0].line, "\u{2014} a line\n");
     assert!(s.cosignatures(4).await.unwrap().is_empty());
 
-    assert_eq!(s.witnessed_checkpoint().await.unwrap(), None);
-    assert!(s.advance_witnessed_checkpoint(5, "note 5").await.unwrap());
-    assert!(!s.advance_witnessed_checkpoint(3, "note 3").await.unwrap());
-    assert!(!s.advance_witnessed_checkpoint(5, "othr 5").await.unwrap());
-    assert!(
-        s.advance_witnessed_checkpoint(5, "note 5 more")
+    // The witnessed checkpoint only moves forward (or gains cosignatures at its size).
+    let stored = || async {
+        s.witnessed_checkpoint()
             .await
-            .unwrap(),
+            .unwrap()
+            .map(|c| (c.size, c.note))
+    };
+    assert_eq!(stored().await, Some((5, "note 5".into())));
+    for (size, note) in [(3, "note 3"), (5, "othr 5"), (5, "note")] {
+        s.record_witnessing(&witnessed(size, note)).await.unwrap();
+        assert_eq!(stored().await, Some((5, "note 5".into())), "{note}");
+    }
+    s.record_witnessing(&witnessed(5, "note 5 more"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored().await,
+        Some((5, "note 5 more".into())),
         "more cosignatures"
     );
-    assert!(!s.advance_witnessed_checkpoint(5, "note 5").await.unwrap());
-    let w = s.witnessed_checkpoint().await.unwrap().unwrap();
-    assert_eq!((w.size, w.note.as_str()), (5, "note 5 more"));
-    assert!(s.advance_witnessed_checkpoint(9, "note 9").await.unwrap());
-    assert_eq!(s.witnessed_checkpoint().await.unwrap().unwrap().size, 9);
+    s.record_witnessing(&witnessed(9, "note 9")).await.unwrap();
+    assert_eq!(stored().await, Some((9, "note 9".into())));
 
     let (one, two) = (Uuid::new_v4(), Uuid::new_v4());
     let long = std::time::Duration::from_secs(30);

@@ -338,3 +338,32 @@ async fn an_old_checkpoint_is_a_prefix_of_a_newer_one_from_the_tiles_alone() {
     assert_eq!(mth(&leaves), new.root.0);
     app.run_pending_outbox().await;
 }
+
+/// `?wait=witnessed` without a witness policy answers at once with the log-signed proof; a
+/// wait for anything else is a 400 naming the query; `/log/policy` says there is none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_for_witnesses_without_a_policy() {
+    let app = TestApp::new().await;
+    let r = app
+        .post("/stamp?wait=witnessed", &stamp_body("no witnesses\n", "w"))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.data()["log"]["witnessed"], false);
+    let r = app
+        .post(
+            "/stamp/batch?wait=witnessed",
+            &json!({"items": [{"content": "batch, no witnesses\n", "namespace": "w"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.data()["results"][0]["data"]["log"]["witnessed"], false);
+    for bad in ["/stamp?wait=logged", "/stamp?wait=", "/stamp?witnessed=1"] {
+        app.post(bad, &stamp_body("never stamped\n", "w"))
+            .await
+            .assert_error(400, "INVALID_QUERY");
+    }
+    app.get("/log/policy")
+        .await
+        .assert_error(404, "LOG_NO_POLICY");
+    app.run_pending_outbox().await;
+}

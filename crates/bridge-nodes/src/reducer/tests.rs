@@ -420,25 +420,17 @@ impl Store for Interfering {
     async fn witness_sizes(&self) -> bridge_store::Result<Vec<bridge_store::WitnessSize>> {
         self.inner.witness_sizes().await
     }
-    async fn record_witness(
+    async fn record_witnessing(
         &self,
-        size: &bridge_store::WitnessSize,
-        cosignature: Option<&str>,
+        write: &bridge_store::WitnessingWrite,
     ) -> bridge_store::Result<()> {
-        self.inner.record_witness(size, cosignature).await
+        self.inner.record_witnessing(write).await
     }
     async fn cosignatures(
         &self,
         size: u64,
     ) -> bridge_store::Result<Vec<bridge_store::Cosignature>> {
         self.inner.cosignatures(size).await
-    }
-    async fn advance_witnessed_checkpoint(
-        &self,
-        size: u64,
-        note: &str,
-    ) -> bridge_store::Result<bool> {
-        self.inner.advance_witnessed_checkpoint(size, note).await
     }
     async fn witnessed_checkpoint(
         &self,

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use bridge_core::tlog::{self, NoteSignature};
 use bridge_core::witness::Policy;
 use bridge_store::log::{with_hashes, Dyn};
-use bridge_store::{Evidence, LogCheckpoint, Store, WitnessSize};
+use bridge_store::{Cosignature, Evidence, LogCheckpoint, Store, WitnessSize, WitnessingWrite};
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -85,6 +85,11 @@ pub struct Witnessing {
     client: Client,
     /// When this process began witnessing (the lag of a witness never heard from).
     started: Instant,
+    /// Cosignature lines gathered per checkpoint size (policy witness index, line): the
+    /// quorum is decided here, without a read of the store.
+    cosigned: Mutex<BTreeMap<u64, Vec<(usize, String)>>>,
+    /// What is learned and not yet written.
+    pending: Mutex<WitnessingWrite>,
 }
 
 impl std::fmt::Debug for Witnessing {
@@ -117,6 +122,8 @@ impl Witnessing {
             witnessed: watch::channel(None).0,
             leader: AtomicBool::new(false),
             started: Instant::now(),
+            cosigned: Mutex::new(BTreeMap::new()),
+            pending: Mutex::new(WitnessingWrite::default()),
             spec,
         })
     }
@@ -183,7 +190,8 @@ impl Witnessing {
         self.spec.policy.quorum_met(&ok)
     }
 
-    fn publish(&self, w: Witnessed) {
+    /// Makes `w` the witnessed checkpoint if it is newer; whether it was.
+    fn publish(&self, w: Witnessed) -> bool {
         self.witnessed.send_if_modified(|cur| {
             // Larger, or the same with more cosignatures (a witness that answered late).
             if cur
@@ -195,7 +203,7 @@ impl Witnessing {
             } else {
                 false
             }
-        });
+        })
     }
 
     /// Runs until `stop`: takes the lease when free and asks the witnesses while holding it;
@@ -216,9 +224,11 @@ impl Witnessing {
         loop {
             tokio::select! {
                 _ = stop.cancelled() => {
-                    // Hand the lease over at once rather than after it expires: a restarted
-                    // or another instance asks the witnesses without a gap.
+                    // Keep what was learned, and hand the lease over at once rather than
+                    // after it expires: a restarted or another instance asks the witnesses
+                    // without a gap, from the sizes just written.
                     if self.is_leader() {
+                        self.flush(store.as_ref()).await;
                         let _ = store.take_lease(LEASE, holder, Duration::ZERO).await;
                     }
                     return;
@@ -253,6 +263,7 @@ impl Witnessing {
                 }
                 continue;
             }
+            self.flush(store.as_ref()).await;
             if last_round.is_some_and(|t| t.elapsed() < self.spec.interval) {
                 continue;
             }
@@ -314,7 +325,6 @@ impl Witnessing {
 
     /// One add-checkpoint to witness `w` about `cp`, and what its answer means.
     async fn ask(&self, w: usize, store: &dyn Store, cp: &LogCheckpoint) {
-        let pw = &self.spec.policy.witnesses()[self.witnesses[w].index];
         let url = self.witnesses[w].url.as_deref().expect("due() checked");
         let old = self.witnesses[w]
             .view
@@ -351,20 +361,14 @@ impl Witnessing {
         match answer {
             Answer::Cosigned(body) => match self.verify(w, &cp.note, &body) {
                 Ok(line) => {
-                    let size = WitnessSize {
-                        witness: pw.key.vkey(),
-                        size: cp.size,
-                    };
-                    if let Err(e) = store.record_witness(&size, Some(&line.line())).await {
-                        return self.fail(w, "error", format!("cannot keep a cosignature: {e}"));
-                    }
+                    self.learned(w, cp.size, Some(line.line()));
                     self.note(w, |v| {
                         *v.requests.entry(label).or_default() += 1;
                         v.size = Some(cp.size);
                         v.last_cosigned_at = Some(Utc::now());
                         v.last_error = None;
                     });
-                    self.try_quorum(store, cp).await;
+                    self.try_quorum(cp);
                 }
                 Err(why) => self.fail(w, "invalid", why),
             },
@@ -378,13 +382,7 @@ impl Witnessing {
                         format!("it has cosigned {n} entries, more than our {}", cp.size),
                     );
                 }
-                let size = WitnessSize {
-                    witness: pw.key.vkey(),
-                    size: n,
-                };
-                if let Err(e) = store.record_witness(&size, None).await {
-                    return self.fail(w, "error", format!("cannot keep a witness's size: {e}"));
-                }
+                self.learned(w, n, None);
                 self.note(w, |v| {
                     *v.requests.entry(label).or_default() += 1;
                     v.size = Some(n);
@@ -419,36 +417,88 @@ impl Witnessing {
         found.ok_or_else(|| format!("no cosignature by {} in its answer", key.name()))
     }
 
-    /// Publishes the checkpoint of `cp` as witnessed if its kept cosignatures meet the quorum.
-    async fn try_quorum(&self, store: &dyn Store, cp: &LogCheckpoint) {
-        if self.witnessed().is_some_and(|w| w.size > cp.size) {
-            return;
-        }
-        let kept = match store.cosignatures(cp.size).await {
-            Ok(k) => k,
-            Err(e) => return tracing::warn!(error = %e, "cannot read cosignatures"),
+    /// Publishes the checkpoint of `cp` as witnessed if the cosignatures gathered for its size
+    /// meet the quorum (and queues it for the database).
+    fn try_quorum(&self, cp: &LogCheckpoint) {
+        let got = {
+            let map = self.cosigned.lock().expect("not poisoned");
+            map.get(&cp.size).cloned().unwrap_or_default()
         };
         let ws = self.spec.policy.witnesses();
         let mut by = vec![false; ws.len()];
-        let mut lines = String::new();
-        for (i, w) in ws.iter().enumerate() {
-            let vkey = w.key.vkey();
-            if let Some(c) = kept.iter().find(|c| c.witness == vkey) {
-                by[i] = true;
-                lines.push_str(&c.line);
-            }
+        for (i, _) in &got {
+            by[*i] = true;
         }
         if !self.spec.policy.quorum_met(&by) {
             return;
         }
+        // The lines in the policy's order, so every instance writes the same note.
+        let mut got = got;
+        got.sort_by_key(|(i, _)| *i);
+        let lines: String = got.iter().map(|(_, l)| l.as_str()).collect();
         let note = format!("{}{lines}", cp.note);
-        match store.advance_witnessed_checkpoint(cp.size, &note).await {
-            Ok(true) => self.publish(Witnessed {
-                size: cp.size,
-                note: note.into(),
-            }),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot store the witnessed checkpoint"),
+        if self.publish(Witnessed {
+            size: cp.size,
+            note: note.as_str().into(),
+        }) {
+            self.pending.lock().expect("not poisoned").witnessed = Some((cp.size, note));
+            // Cosignatures of smaller trees can no longer make a newer witnessed checkpoint.
+            self.cosigned
+                .lock()
+                .expect("not poisoned")
+                .retain(|size, _| *size >= cp.size);
+        }
+    }
+
+    /// Queues what a witness now has (and its cosignature line) for the next write.
+    fn learned(&self, w: usize, size: u64, line: Option<String>) {
+        let vkey = self.spec.policy.witnesses()[self.witnesses[w].index]
+            .key
+            .vkey();
+        if let Some(line) = &line {
+            self.cosigned
+                .lock()
+                .expect("not poisoned")
+                .entry(size)
+                .or_default()
+                .push((self.witnesses[w].index, line.clone()));
+        }
+        let mut p = self.pending.lock().expect("not poisoned");
+        p.sizes.retain(|s| s.witness != vkey);
+        p.sizes.push(WitnessSize {
+            witness: vkey.clone(),
+            size,
+        });
+        if let Some(line) = line {
+            p.cosignatures.push((
+                size,
+                Cosignature {
+                    witness: vkey,
+                    line,
+                },
+            ));
+        }
+    }
+
+    /// Writes what was learned since the last write, in one transaction (a round's answers
+    /// cost the store one commit). A failed write is kept for the next.
+    async fn flush(&self, store: &dyn Store) {
+        let write = std::mem::take(&mut *self.pending.lock().expect("not poisoned"));
+        if write.is_empty() {
+            return;
+        }
+        if let Err(e) = store.record_witnessing(&write).await {
+            tracing::warn!(error = %e, "cannot keep what the witnesses answered; retrying");
+            let mut p = self.pending.lock().expect("not poisoned");
+            let newer = std::mem::take(&mut *p);
+            *p = write;
+            p.sizes
+                .retain(|s| !newer.sizes.iter().any(|n| n.witness == s.witness));
+            p.sizes.extend(newer.sizes);
+            p.cosignatures.extend(newer.cosignatures);
+            if newer.witnessed.is_some() {
+                p.witnessed = newer.witnessed;
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use bridge_core::tlog::Hash;
 use super::PgStore;
 use crate::log::id;
 use crate::witness::{from_row, origin_hash, WitnessStore, WitnessedLog};
-use crate::{Cosignature, Evidence, LogCheckpoint, Result, WitnessSize};
+use crate::{Cosignature, Evidence, LogCheckpoint, Result, WitnessSize, WitnessingWrite};
 
 const SELECT: &str = "SELECT origin, size, root, checkpoint FROM witness_logs";
 
@@ -121,30 +121,45 @@ impl PgStore {
         .await
     }
 
-    pub(super) async fn witness_answered(
-        &self,
-        size: &WitnessSize,
-        cosignature: Option<&str>,
-    ) -> Result<()> {
+    pub(super) async fn witnessing_write(&self, w: &WitnessingWrite) -> Result<()> {
+        if w.is_empty() {
+            return Ok(());
+        }
         self.guarded(async {
             let mut tx = self.pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO log_witness_sizes (witness, size, updated_at) VALUES ($1, $2, now()) \
-                 ON CONFLICT (witness) DO UPDATE SET size = excluded.size, \
-                 updated_at = excluded.updated_at",
-            )
-            .bind(&size.witness)
-            .bind(id(size.size))
-            .execute(&mut *tx)
-            .await?;
-            if let Some(line) = cosignature {
+            for size in &w.sizes {
+                sqlx::query(
+                    "INSERT INTO log_witness_sizes (witness, size, updated_at) \
+                     VALUES ($1, $2, now()) ON CONFLICT (witness) DO UPDATE \
+                     SET size = excluded.size, updated_at = excluded.updated_at",
+                )
+                .bind(&size.witness)
+                .bind(id(size.size))
+                .execute(&mut *tx)
+                .await?;
+            }
+            for (size, c) in &w.cosignatures {
                 sqlx::query(
                     "INSERT INTO log_cosignatures (size, witness, line, created_at) \
                      VALUES ($1, $2, $3, now()) ON CONFLICT (size, witness) DO NOTHING",
                 )
-                .bind(id(size.size))
-                .bind(&size.witness)
-                .bind(line)
+                .bind(id(*size))
+                .bind(&c.witness)
+                .bind(&c.line)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some((size, note)) = &w.witnessed {
+                sqlx::query(
+                    "INSERT INTO log_witnessed (id, size, note, created_at) \
+                     VALUES (1, $1, $2, now()) ON CONFLICT (id) DO UPDATE \
+                     SET size = excluded.size, note = excluded.note, \
+                     created_at = excluded.created_at WHERE log_witnessed.size < excluded.size \
+                     OR (log_witnessed.size = excluded.size \
+                         AND length(log_witnessed.note) < length(excluded.note))",
+                )
+                .bind(id(*size))
+                .bind(note)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -166,24 +181,6 @@ impl PgStore {
                 .into_iter()
                 .map(|(witness, line)| Cosignature { witness, line })
                 .collect())
-        })
-        .await
-    }
-
-    pub(super) async fn witnessed_advance(&self, size: u64, note: &str) -> Result<bool> {
-        self.guarded(async {
-            let done = sqlx::query(
-                "INSERT INTO log_witnessed (id, size, note, created_at) VALUES (1, $1, $2, now()) \
-                 ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note, \
-                 created_at = excluded.created_at WHERE log_witnessed.size < excluded.size \
-                 OR (log_witnessed.size = excluded.size \
-                     AND length(log_witnessed.note) < length(excluded.note))",
-            )
-            .bind(id(size))
-            .bind(note)
-            .execute(&self.pool)
-            .await?;
-            Ok(done.rows_affected() == 1)
         })
         .await
     }

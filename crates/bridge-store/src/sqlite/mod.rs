@@ -244,20 +244,12 @@ impl Store for SqliteStore {
         self.sizes_of_witnesses().await
     }
 
-    async fn record_witness(
-        &self,
-        size: &crate::WitnessSize,
-        cosignature: Option<&str>,
-    ) -> Result<()> {
-        self.witness_answered(size, cosignature).await
+    async fn record_witnessing(&self, write: &crate::WitnessingWrite) -> Result<()> {
+        self.witnessing_write(write).await
     }
 
     async fn cosignatures(&self, size: u64) -> Result<Vec<crate::Cosignature>> {
         self.cosignatures_of(size).await
-    }
-
-    async fn advance_witnessed_checkpoint(&self, size: u64, note: &str) -> Result<bool> {
-        self.witnessed_advance(size, note).await
     }
 
     async fn witnessed_checkpoint(&self) -> Result<Option<crate::LogCheckpoint>> {

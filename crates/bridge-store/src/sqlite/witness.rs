@@ -12,7 +12,7 @@ use super::statements::Arg;
 use super::SqliteStore;
 use crate::log::id;
 use crate::witness::{from_row, origin_hash, WitnessStore, WitnessedLog};
-use crate::{Cosignature, Evidence, LogCheckpoint, Result, WitnessSize};
+use crate::{Cosignature, Evidence, LogCheckpoint, Result, WitnessSize, WitnessingWrite};
 
 const SELECT: &str = "SELECT origin, size, root, checkpoint FROM witness_logs";
 
@@ -105,30 +105,42 @@ impl SqliteStore {
             .collect())
     }
 
-    pub(super) async fn witness_answered(
-        &self,
-        size: &WitnessSize,
-        cosignature: Option<&str>,
-    ) -> Result<()> {
-        let mut sql = vec![(
-            "INSERT INTO log_witness_sizes (witness, size, updated_at) VALUES (?, ?, ?) \
-             ON CONFLICT (witness) DO UPDATE SET size = excluded.size, updated_at = excluded.updated_at",
-            vec![
-                Arg::Text(size.witness.clone()),
-                Arg::Int(id(size.size)),
-                now(),
-            ],
-        )];
-        if let Some(line) = cosignature {
+    pub(super) async fn witnessing_write(&self, w: &WitnessingWrite) -> Result<()> {
+        if w.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Vec::new();
+        for size in &w.sizes {
+            sql.push((
+                "INSERT INTO log_witness_sizes (witness, size, updated_at) VALUES (?, ?, ?) \
+                 ON CONFLICT (witness) DO UPDATE SET size = excluded.size, updated_at = excluded.updated_at",
+                vec![
+                    Arg::Text(size.witness.clone()),
+                    Arg::Int(id(size.size)),
+                    now(),
+                ],
+            ));
+        }
+        for (size, c) in &w.cosignatures {
             sql.push((
                 "INSERT INTO log_cosignatures (size, witness, line, created_at) VALUES (?, ?, ?, ?) \
                  ON CONFLICT (size, witness) DO NOTHING",
                 vec![
-                    Arg::Int(id(size.size)),
-                    Arg::Text(size.witness.clone()),
-                    Arg::Text(line.to_owned()),
+                    Arg::Int(id(*size)),
+                    Arg::Text(c.witness.clone()),
+                    Arg::Text(c.line.clone()),
                     now(),
                 ],
+            ));
+        }
+        if let Some((size, note)) = &w.witnessed {
+            sql.push((
+                "INSERT INTO log_witnessed (id, size, note, created_at) VALUES (1, ?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note, \
+                 created_at = excluded.created_at WHERE log_witnessed.size < excluded.size \
+                 OR (log_witnessed.size = excluded.size \
+                     AND length(log_witnessed.note) < length(excluded.note))",
+                vec![Arg::Int(id(*size)), Arg::Text(note.clone()), now()],
             ));
         }
         self.write(sql).await.map(drop)
@@ -145,20 +157,6 @@ impl SqliteStore {
             .into_iter()
             .map(|(witness, line)| Cosignature { witness, line })
             .collect())
-    }
-
-    pub(super) async fn witnessed_advance(&self, size: u64, note: &str) -> Result<bool> {
-        let changed = self
-            .write(vec![(
-                "INSERT INTO log_witnessed (id, size, note, created_at) VALUES (1, ?, ?, ?) \
-                 ON CONFLICT (id) DO UPDATE SET size = excluded.size, note = excluded.note, \
-                 created_at = excluded.created_at WHERE log_witnessed.size < excluded.size \
-                 OR (log_witnessed.size = excluded.size \
-                     AND length(log_witnessed.note) < length(excluded.note))",
-                vec![Arg::Int(id(size)), Arg::Text(note.to_owned()), now()],
-            )])
-            .await?;
-        Ok(changed[0] == 1)
     }
 
     pub(super) async fn witnessed_latest(&self) -> Result<Option<LogCheckpoint>> {
