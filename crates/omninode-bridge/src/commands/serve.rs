@@ -113,6 +113,12 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
         steps = contracts.orchestrator.workflow.steps.len(),
         "contracts loaded"
     );
+    // A bad witness policy fails here too, naming its line, before anything is written.
+    let policy = args
+        .witness_policy
+        .as_deref()
+        .map(super::witness::read_policy)
+        .transpose()?;
     let keys = super::keys::service_keys(&args.keys, &args.store.data_dir)?;
     // The unsigned benchmark anchor is unlogged too (SPEC §9's anchor); `--no-log` measures
     // signing alone.
@@ -203,9 +209,10 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
         );
         delivery = Some(Delivery { relay, monitor });
     }
-    let witnessing = match &args.witness_policy {
-        Some(path) if !args.keys.no_sign && !args.keys.no_log => {
+    let witnessing = match (policy, &args.witness_policy) {
+        (Some(policy), Some(path)) if !args.keys.no_sign && !args.keys.no_log => {
             let w = witnessing(
+                policy,
                 path,
                 args.witness_interval,
                 args.witness_wait,
@@ -214,8 +221,8 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
             app = app.with_witnessing(w.clone());
             Some(w)
         }
-        Some(_) => bail!("--witness-policy needs a log: not with --no-sign or --no-log"),
-        None => None,
+        (Some(_), _) => bail!("--witness-policy needs a log: not with --no-sign or --no-log"),
+        _ => None,
     };
     let listener = TcpListener::bind(args.bind)
         .await
@@ -237,15 +244,14 @@ async fn build(args: ServeArgs) -> anyhow::Result<Service> {
     })
 }
 
-/// The witnessing of `--witness-policy`: the policy read (errors name the line), checked
-/// against the log's own key.
+/// The witnessing of `--witness-policy` (read at `path`), checked against the log's own key.
 fn witnessing(
+    policy: bridge_core::witness::Policy,
     path: &std::path::Path,
     interval: Duration,
     wait: Duration,
     log: &bridge_core::tlog::LogVerifier,
 ) -> anyhow::Result<Arc<Witnessing>> {
-    let policy = super::witness::read_policy(path)?;
     if !policy.logs().is_empty()
         && !policy
             .logs()

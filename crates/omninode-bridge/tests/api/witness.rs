@@ -249,3 +249,37 @@ fn a_bad_policy_is_a_one_line_error_naming_the_line() {
         "{err}"
     );
 }
+
+#[test]
+fn serve_refuses_a_bad_witness_policy_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy");
+    std::fs::write(&policy, "# witnesses\nquorum none\ngroup G any nobody\n").unwrap();
+    let out = Command::new(bin())
+        .args(["serve", "--bind", "127.0.0.1:0", "--witness-policy"])
+        .arg(&policy)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        errors[0].contains("line 3: group G: nobody is not defined on an earlier line"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing written before the policy was read"
+    );
+    for bad in ["0ms", "fast", "1h"] {
+        let out = Command::new(bin())
+            .args(["serve", "--witness-interval", bad])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+}
