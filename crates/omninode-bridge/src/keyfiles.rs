@@ -134,16 +134,7 @@ pub(crate) fn write_pair(path: &Path, key: &PrivateKey) -> anyhow::Result<()> {
         .public_key()
         .to_openssh()
         .context("encoding the public key")?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(private.as_bytes())
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    write_private(path, private.as_bytes())?;
     std::fs::write(&public_path, format!("{public}\n"))
         .with_context(|| format!("cannot write {}", public_path.display()))
 }
@@ -211,6 +202,11 @@ pub(crate) fn write_ml_dsa_seed(path: &Path, seed: &[u8; 32]) -> anyhow::Result<
         .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
         .collect();
     let pem = format!("{PEM_BEGIN}\n{}\n{PEM_END}\n", lines.join("\n"));
+    write_private(path, pem.as_bytes())
+}
+
+/// Writes a new private key file: owner-only (0600), never over an existing file, synced.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -218,7 +214,7 @@ pub(crate) fn write_ml_dsa_seed(path: &Path, seed: &[u8; 32]) -> anyhow::Result<
     let mut f = options
         .open(path)
         .with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(pem.as_bytes())
+    f.write_all(bytes)
         .and_then(|()| f.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -10,8 +10,8 @@ mod path;
 mod proof;
 
 pub use note::{
-    check_name, key_id_of, parse_checkpoint, split_note, LogSigner, LogVerifier, NoteError,
-    NoteSignature, VerifiedCheckpoint, MAX_NOTE_SIGNATURES,
+    check_name, key_id_of, parse_checkpoint, split_note, split_vkey, LogSigner, LogVerifier,
+    NoteError, NoteSignature, VerifiedCheckpoint, MAX_NOTE_SIGNATURES,
 };
 pub use path::{TilePath, TilePathError};
 pub use proof::{ProofError, TlogProof};

@@ -143,6 +143,34 @@ pub struct LogVerifier {
     key: ed25519_dalek::VerifyingKey,
 }
 
+/// Splits a note verifier key `<name>+<hex key id>+<base64(type || key)>` (`what`: "log",
+/// "witness", for messages): its name, id, signature type and key bytes, the name checked and
+/// the id proven to be the one of name, type and key.
+pub fn split_vkey<'v>(vkey: &'v str, what: &str) -> Result<(&'v str, u32, u8, Vec<u8>), NoteError> {
+    let mut parts = vkey.trim().splitn(3, '+');
+    let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(err(format!("a {what} key is <name>+<key id>+<base64 key>")));
+    };
+    check_name(name)?;
+    let id = (id.len() == 8
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then(|| u32::from_str_radix(id, 16).ok())
+    .flatten()
+    .ok_or_else(|| err("the key id must be 8 lowercase hex digits"))?;
+    let raw = B64
+        .decode(key)
+        .map_err(|_| err(format!("the {what} key is not base64")))?;
+    let (alg, public) = raw
+        .split_first()
+        .ok_or_else(|| err(format!("empty {what} key")))?;
+    if key_id_of(name, *alg, public) != id {
+        return Err(err("the key id does not match the key"));
+    }
+    Ok((name, id, *alg, public.to_vec()))
+}
+
 /// What a verified checkpoint says.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerifiedCheckpoint {
@@ -155,31 +183,13 @@ pub struct VerifiedCheckpoint {
 impl LogVerifier {
     /// Reads a `vkey` (`<name>+<hex key id>+<base64(0x01 || key)>`), checking its id.
     pub fn from_vkey(vkey: &str) -> Result<Self, NoteError> {
-        let mut parts = vkey.trim().splitn(3, '+');
-        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(err("a log key is <name>+<key id>+<base64 key>"));
-        };
-        check_name(name)?;
-        let id = (id.len() == 8
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then(|| u32::from_str_radix(id, 16).ok())
-        .flatten()
-        .ok_or_else(|| err("the key id must be 8 hex digits"))?;
-        let raw = B64
-            .decode(key)
-            .map_err(|_| err("the log key is not base64"))?;
-        let (alg, public) = raw.split_first().ok_or_else(|| err("empty log key"))?;
-        if *alg != ED25519 {
+        let (name, id, alg, public) = split_vkey(vkey, "log")?;
+        if alg != ED25519 {
             return Err(err("the log key is not an Ed25519 note key"));
         }
         let public: [u8; 32] = public
             .try_into()
             .map_err(|_| err("an Ed25519 key is 32 bytes"))?;
-        if key_id(name, &public) != id {
-            return Err(err("the key id does not match the key"));
-        }
         let key = ed25519_dalek::VerifyingKey::from_bytes(&public)
             .map_err(|_| err("not an Ed25519 public key"))?;
         Ok(Self {

@@ -11,7 +11,9 @@ use ed25519_dalek::{Signer as _, Verifier as _};
 use ml_dsa::signature::Keypair as _;
 use ml_dsa::MlDsa44;
 
-use crate::tlog::{check_name, key_id_of, Hash, NoteError, NoteSignature, VerifiedCheckpoint};
+use crate::tlog::{
+    check_name, key_id_of, split_vkey, Hash, NoteError, NoteSignature, VerifiedCheckpoint,
+};
 
 /// Signature type of Ed25519 `cosignature/v1`.
 pub const ED25519_COSIGNATURE: u8 = 0x04;
@@ -98,26 +100,9 @@ pub struct Cosigned {
 impl CosignerKey {
     /// Reads a witness `vkey` (type `0x04` Ed25519 or `0x06` ML-DSA-44), checking its key id.
     pub fn from_vkey(vkey: &str) -> Result<Self, NoteError> {
-        let mut parts = vkey.trim().splitn(3, '+');
-        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(err("a witness key is <name>+<key id>+<base64 key>"));
-        };
-        check_name(name)?;
-        let id = (id.len() == 8
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then(|| u32::from_str_radix(id, 16).ok())
-        .flatten()
-        .ok_or_else(|| err("the key id must be 8 lowercase hex digits"))?;
-        let raw = B64
-            .decode(key)
-            .map_err(|_| err("the witness key is not base64"))?;
-        let (alg, public) = raw.split_first().ok_or_else(|| err("empty witness key"))?;
-        if key_id_of(name, *alg, public) != id {
-            return Err(err("the key id does not match the key"));
-        }
-        let public = match *alg {
+        let (name, id, alg, public) = split_vkey(vkey, "witness")?;
+        let public = public.as_slice();
+        let public = match alg {
             ED25519_COSIGNATURE => {
                 let bytes: [u8; 32] = public
                     .try_into()
