@@ -16,6 +16,7 @@ pub mod fsm;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hash;
+pub mod monitor;
 pub mod signature;
 pub mod stamp;
 pub mod statement;
