@@ -63,6 +63,62 @@ pub(crate) enum Command {
     Events(EventsCommand),
     /// Run a C2SP witness for other logs: cosign their checkpoints (SPEC §13).
     Witness(WitnessArgs),
+    /// Audit a log from its tiles, watch namespaces, detect forks (SPEC §14).
+    Monitor(MonitorArgs),
+}
+
+/// Output of `monitor`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum MonitorFormat {
+    /// One line per entry or alert.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `monitor`: trusts the log for nothing (SPEC §14).
+#[derive(Debug, Args)]
+pub(crate) struct MonitorArgs {
+    /// The log's tile prefix: `URL/checkpoint` and `URL/tile/...` (the service's is
+    /// `https://HOST/log`; a static copy of the tiles works the same).
+    #[arg(long, value_name = "URL")]
+    pub(crate) log: String,
+    /// The log's verifier key (`<origin>+<id>+<key>`, `GET /log/key`), or a file holding it.
+    #[arg(long, value_name = "VKEY|FILE")]
+    pub(crate) log_key: String,
+    /// A tlog-policy file: checkpoints must carry cosignatures meeting its quorum.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+    /// Where the monitor keeps what it verified (and evidence of a fork).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) state: PathBuf,
+    /// Report the entries of this namespace (repeatable); without, the log is audited and
+    /// only alerts are reported.
+    #[arg(long = "namespace", value_name = "NS")]
+    pub(crate) namespaces: Vec<String>,
+    /// An OpenSSH `allowed_signers` file: entries signed by other keys raise UNTRUSTED_KEY.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) trust: Option<PathBuf>,
+    /// Keep watching: a round every --interval.
+    #[arg(long)]
+    pub(crate) follow: bool,
+    /// Time between rounds with --follow (e.g. 30s, 5m).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub(crate) interval: Duration,
+    /// Start at the log's current checkpoint instead of auditing it from index 0 (no state
+    /// yet only).
+    #[arg(long)]
+    pub(crate) from_now: bool,
+    /// A witness's monitoring prefix: its view of the log (`URL/<sha256(origin)>/checkpoint`)
+    /// must be consistent with the log's.
+    #[arg(long, value_name = "URL")]
+    pub(crate) witness: Option<String>,
+    /// Output.
+    #[arg(long, value_enum, default_value = "text")]
+    pub(crate) format: MonitorFormat,
+    /// Longest wait for one answer of the log (each request is tried 4 times).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub(crate) timeout: Duration,
 }
 
 /// `witness`: a C2SP tlog-witness server.

@@ -5,6 +5,7 @@ mod events;
 mod hash;
 mod keys;
 mod migrate;
+mod monitor;
 mod serve;
 mod stamp;
 mod topics;
@@ -36,6 +37,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Topics(cmd) => topics::run(cmd).await,
         Command::Events(cmd) => events::run(cmd).await,
         Command::Witness(args) => witness::run(args).await,
+        Command::Monitor(args) => monitor::run(args).await,
     }
 }
 

@@ -214,7 +214,7 @@ fn proof_path(path: &Path) -> std::path::PathBuf {
 }
 
 /// A vkey given as is, or the first line of a file holding it.
-fn read_log_key(given: &str) -> anyhow::Result<LogVerifier> {
+pub(crate) fn read_log_key(given: &str) -> anyhow::Result<LogVerifier> {
     let text = if Path::new(given).is_file() {
         std::fs::read_to_string(given).with_context(|| format!("cannot read {given}"))?
     } else {

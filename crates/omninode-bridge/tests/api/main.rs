@@ -14,6 +14,7 @@ mod kafka_faults;
 mod limits;
 mod log;
 mod logs;
+mod monitor;
 mod persistence;
 mod placement;
 mod postgres;
