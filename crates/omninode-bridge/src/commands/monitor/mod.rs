@@ -209,13 +209,16 @@ impl Monitor {
         if let Err(e) = tiles_for(&kept, &seen, seen.size..seen.size) {
             return Err(self.inconsistent(&kept_note, &note, e, &[])?);
         }
+        let bar = progress(seen.size - kept.size);
         while start < seen.size {
             let end = (start + WINDOW).min(seen.size);
             alerts += self
                 .window(&kept, &seen, start..end, &kept_note, &note)
                 .await?;
+            bar.inc(end - start);
             start = end;
         }
+        bar.finish_and_clear();
         if let Some(w) = &self.args.witness {
             self.compare_witness(w, &note, &seen).await?;
         }
@@ -434,6 +437,23 @@ impl Monitor {
             Err(e) => Err(Failure::Unusable(anyhow::anyhow!("the log's tiles: {e}"))),
         }
     }
+}
+
+/// A progress bar on a terminal for an audit of more than one window; hidden otherwise (a
+/// pipe, CI, a short round).
+fn progress(entries: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if entries <= WINDOW || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(entries);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} entries audited, {per_sec}, {eta} left",
+        )
+        .expect("a valid template"),
+    );
+    bar
 }
 
 /// Splits an entry bundle into exactly `width` entries.
