@@ -396,3 +396,112 @@ async fn hostile_servers_get_a_clear_error_not_a_panic_or_an_unbounded_read() {
         assert!(!r.stderr.contains("panicked"), "case {i}: {}", r.stderr);
     }
 }
+
+/// What a lying log answers for a path instead of the real resource (`None`: the real one).
+type Lie = fn(&str) -> Option<Vec<u8>>;
+
+/// A server that serves a real log's checkpoint and tiles (fetched from `real`) but answers
+/// `garbage(path)` where that gives something: a log that lies about some resources.
+async fn lying(real: String, garbage: Lie) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = reqwest::Client::new();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let (real, client) = (real.clone(), client.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = req.split(' ').nth(1).unwrap_or("/").to_owned();
+                let rel = path.trim_start_matches("/log/").to_owned();
+                let body = match garbage(&rel) {
+                    Some(b) => b,
+                    None => client
+                        .get(format!("{real}/{rel}"))
+                        .send()
+                        .await
+                        .unwrap()
+                        .bytes()
+                        .await
+                        .unwrap()
+                        .to_vec(),
+                };
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(&body).await;
+            });
+        }
+    });
+    format!("http://{addr}/log")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_serving_garbage_tiles_or_bundles_is_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(&[]);
+    stamp(&s, "ns", "real", 300).await;
+    let vkey = text(&s, "/log/key").await;
+    let real = s.url("/log");
+    // Hash tiles of the right length and the wrong bytes; bundles that do not parse; bundles
+    // that parse but hold other entries than the authenticated leaves.
+    let cases: [(Lie, &str, i32); 3] = [
+        (
+            |p| {
+                (p.starts_with("tile/0/") || p.starts_with("tile/1/")).then(|| {
+                    let w = p
+                        .rsplit_once(".p/")
+                        .map_or(256, |(_, w)| w.parse().unwrap());
+                    vec![7u8; 32 * w]
+                })
+            },
+            "tiles do not check out",
+            2,
+        ),
+        (
+            |p| {
+                p.starts_with("tile/entries/")
+                    .then(|| vec![0xff, 0xff, 1, 2, 3])
+            },
+            "bundle",
+            2,
+        ),
+        (
+            |p| {
+                p.starts_with("tile/entries/").then(|| {
+                    let w: usize = p
+                        .rsplit_once(".p/")
+                        .map_or(256, |(_, w)| w.parse().unwrap());
+                    let mut b = Vec::new();
+                    for i in 0..w {
+                        let e = format!("not the entry {i}\n");
+                        b.extend_from_slice(&(e.len() as u16).to_be_bytes());
+                        b.extend_from_slice(e.as_bytes());
+                    }
+                    b
+                })
+            },
+            "is not the entry the tree holds",
+            3,
+        ),
+    ];
+    for (i, (garbage, want, code)) in cases.into_iter().enumerate() {
+        let url = lying(real.clone(), garbage).await;
+        let state = dir.path().join(format!("s{i}"));
+        let r = monitor(&url, vkey.trim(), &state, &[]);
+        assert_eq!(r.code, code, "case {i}: {} {:?}", r.stderr, r.lines);
+        assert!(r.stderr.contains(want), "case {i}: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"), "case {i}: {}", r.stderr);
+        assert!(
+            !state.join("state.json").exists(),
+            "case {i}: nothing saved"
+        );
+    }
+}
