@@ -289,8 +289,13 @@ impl Server {
 
     /// The `/metrics` text.
     pub(crate) async fn metrics(&self) -> String {
+        self.text("/metrics").await
+    }
+
+    /// A route's body as text (the log's routes, `/keys/allowed_signers`, `/metrics`).
+    pub(crate) async fn text(&self, path: &str) -> String {
         self.client
-            .get(self.url("/metrics"))
+            .get(self.url(path))
             .send()
             .await
             .unwrap()

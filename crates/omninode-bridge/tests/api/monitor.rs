@@ -44,17 +44,6 @@ fn monitor(log: &str, vkey: &str, state: &Path, extra: &[&str]) -> Run {
     }
 }
 
-async fn text(s: &Server, path: &str) -> String {
-    s.client
-        .get(s.url(path))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
-}
-
 /// Stamps `n` distinct contents in `ns`; their indexes.
 async fn stamp(s: &Server, ns: &str, tag: &str, n: usize) -> Vec<u64> {
     let mut out = Vec::new();
@@ -88,9 +77,9 @@ async fn watches_a_namespace_from_index_0_then_only_what_is_new_and_resumes() {
         mine.extend(stamp(&s, "mine", &format!("m{round}"), 3).await);
         stamp(&s, "theirs", &format!("t{round}"), 2).await;
     }
-    let vkey = text(&s, "/log/key").await;
+    let vkey = s.text("/log/key").await;
     let trust = dir.path().join("allowed_signers");
-    std::fs::write(&trust, text(&s, "/keys/allowed_signers").await).unwrap();
+    std::fs::write(&trust, s.text("/keys/allowed_signers").await).unwrap();
     let log = s.url("/log");
     let state = dir.path().join("state");
     let t = ["--namespace", "mine", "--trust", trust.to_str().unwrap()];
@@ -152,7 +141,7 @@ async fn entries_signed_by_a_key_outside_trust_are_alerts() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start_in(&dir.path().join("data"), &[]);
     stamp(&s, "ns", "x", 3).await;
-    let vkey = text(&s, "/log/key").await;
+    let vkey = s.text("/log/key").await;
     // Someone else's key: every entry is UNTRUSTED_KEY, exit 1.
     let other = Command::new(bin())
         .args(["keys", "generate"])
@@ -205,7 +194,7 @@ async fn a_fork_a_shrunk_tree_and_a_witness_of_another_history_are_inconsistent(
     let a_dir = dir.path().join("a");
     let a = Server::start_in(&a_dir, &[]);
     stamp(&a, "ns", "history-a", 300).await;
-    let vkey = text(&a, "/log/key").await;
+    let vkey = a.text("/log/key").await;
     let state = dir.path().join("state");
     let r = monitor(&a.url("/log"), vkey.trim(), &state, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -215,7 +204,7 @@ async fn a_fork_a_shrunk_tree_and_a_witness_of_another_history_are_inconsistent(
     copy_keys(&a_dir, &b_dir);
     let b = Server::start_in(&b_dir, &[]);
     stamp(&b, "ns", "history-b", 310).await;
-    assert_eq!(text(&b, "/log/key").await, vkey, "one log key, one origin");
+    assert_eq!(b.text("/log/key").await, vkey, "one log key, one origin");
     let forked = dir.path().join("forked");
     copy_dir(&state, &forked);
     let r = monitor(&b.url("/log"), vkey.trim(), &forked, &[]);
@@ -362,7 +351,7 @@ async fn hostile(respond: Option<Vec<u8>>) -> String {
 async fn hostile_servers_get_a_clear_error_not_a_panic_or_an_unbounded_read() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(&[]);
-    let vkey = text(&s, "/log/key").await;
+    let vkey = s.text("/log/key").await;
     let huge = {
         let mut r = b"HTTP/1.1 200 OK\r\ncontent-length: 1000000000\r\n\r\n".to_vec();
         r.extend(std::iter::repeat_n(b'a', 4096));
@@ -448,7 +437,7 @@ async fn a_log_serving_garbage_tiles_or_bundles_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let s = Server::start(&[]);
     stamp(&s, "ns", "real", 300).await;
-    let vkey = text(&s, "/log/key").await;
+    let vkey = s.text("/log/key").await;
     let real = s.url("/log");
     // Hash tiles of the right length and the wrong bytes; bundles that do not parse; bundles
     // that parse but hold other entries than the authenticated leaves.

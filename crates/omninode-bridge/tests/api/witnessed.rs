@@ -100,7 +100,7 @@ fn peer_witness(dir: &Path, name: &str, alg: &str, log_vkey: &str) -> Proc {
 /// The log's vkey: a first start of the server on `data` (its keys are made there).
 async fn log_vkey(data: &Path) -> String {
     let mut s = Server::start_in(data, &[]);
-    let vkey = text(&s, "/log/key").await;
+    let vkey = s.text("/log/key").await;
     s.terminate(Duration::from_secs(10));
     vkey.trim().to_owned()
 }
@@ -165,14 +165,8 @@ fn verify(file: &Path, trust: &Path, policy: &Path) -> (i32, String) {
 
 async fn allowed_signers(s: &Server, dir: &Path) -> PathBuf {
     let path = dir.join("allowed_signers");
-    std::fs::write(&path, text(s, "/keys/allowed_signers").await).unwrap();
+    std::fs::write(&path, s.text("/keys/allowed_signers").await).unwrap();
     path
-}
-
-/// A text route's body.
-async fn text(s: &Server, path: &str) -> String {
-    let r = s.client.get(s.url(path)).send().await.unwrap();
-    r.text().await.unwrap()
 }
 
 async fn health_witnesses(s: &Server) -> Value {
@@ -226,13 +220,13 @@ async fn our_log_with_three_of_our_witnesses_and_a_2_of_3_quorum() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("quorum H not met"), "{out}");
     // The checkpoint route serves the witnessed checkpoint.
-    let cp = text(&s, "/log/checkpoint").await;
+    let cp = s.text("/log/checkpoint").await;
     assert!(
         cp.lines().filter(|l| l.starts_with("\u{2014} w")).count() >= 2,
         "{cp}"
     );
     // The page's checks (web/witness.mjs, in node) on it and the published policy.
-    let published = text(&s, "/log/policy").await;
+    let published = s.text("/log/policy").await;
     assert!(
         !published.contains("http://"),
         "no witness URLs published: {published}"
@@ -406,8 +400,8 @@ async fn two_instances_on_one_postgres_one_asks_both_serve() {
     assert_eq!(leaders.iter().filter(|l| **l).count(), 1, "{leaders:?}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (ca, cb) = (
-        text(&a, "/log/checkpoint").await,
-        text(&b, "/log/checkpoint").await,
+        a.text("/log/checkpoint").await,
+        b.text("/log/checkpoint").await,
     );
     assert_eq!(ca, cb);
     assert!(
