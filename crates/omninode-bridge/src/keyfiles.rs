@@ -154,8 +154,8 @@ const ML_DSA_44_PKCS8_PREFIX: [u8; 22] = [
     0x30, 0x34, 0x02, 0x01, 0x00, 0x30, 0x0b, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04,
     0x03, 0x11, 0x04, 0x22, 0x80, 0x20,
 ];
-const PEM_BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
-const PEM_END: &str = "-----END PRIVATE KEY-----";
+/// The PEM label of a PKCS#8 private key (its BEGIN and END lines are built from it).
+const PEM_LABEL: &str = "PRIVATE KEY";
 
 /// Reads an ML-DSA-44 private key (PEM PKCS#8, seed-only form), owner-only: its seed.
 pub(crate) fn read_ml_dsa_seed(path: &Path) -> anyhow::Result<[u8; 32]> {
@@ -165,12 +165,12 @@ pub(crate) fn read_ml_dsa_seed(path: &Path) -> anyhow::Result<[u8; 32]> {
     check_private_mode(path)?;
     let body: String = text
         .trim()
-        .strip_prefix(PEM_BEGIN)
-        .and_then(|t| t.strip_suffix(PEM_END))
+        .strip_prefix(&format!("-----BEGIN {PEM_LABEL}-----"))
+        .and_then(|t| t.strip_suffix(&format!("-----END {PEM_LABEL}-----")))
         .map(|b| b.split_whitespace().collect())
         .with_context(|| {
             format!(
-                "key file {}: expected a PEM '{PEM_BEGIN}' block (an ML-DSA-44 PKCS#8 key)",
+                "key file {}: expected a PEM {PEM_LABEL} block (an ML-DSA-44 PKCS#8 key)",
                 path.display()
             )
         })?;
@@ -201,7 +201,10 @@ pub(crate) fn write_ml_dsa_seed(path: &Path, seed: &[u8; 32]) -> anyhow::Result<
         .chunks(64)
         .map(|c| std::str::from_utf8(c).expect("base64 is ASCII"))
         .collect();
-    let pem = format!("{PEM_BEGIN}\n{}\n{PEM_END}\n", lines.join("\n"));
+    let pem = format!(
+        "-----BEGIN {PEM_LABEL}-----\n{}\n-----END {PEM_LABEL}-----\n",
+        lines.join("\n")
+    );
     write_private(path, pem.as_bytes())
 }
 
