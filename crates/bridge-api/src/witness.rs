@@ -16,7 +16,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use bridge_core::tlog::{split_note, LogVerifier, NoteSignature};
+use bridge_core::tlog::{LogVerifier, NoteSignature};
 use bridge_core::witness::{
     check, AddCheckpoint, Cosigner, Policy, Refusal, WitnessedState, SIZE_CONTENT_TYPE,
 };
@@ -100,7 +100,6 @@ impl Witness {
             let ok = check(req, |o| self.logs.get(o).map(Vec::as_slice), state.as_ref())
                 .map_err(Failure::Refused)?;
             let time = (self.clock)();
-            let (text, _) = split_note(&req.checkpoint).expect("checked");
             let cp = bridge_core::tlog::VerifiedCheckpoint {
                 size: ok.state.size,
                 root: ok.state.root,
@@ -108,7 +107,7 @@ impl Witness {
             let ours = self
                 .cosigners
                 .iter()
-                .map(|c| c.cosign(text, &ok.origin, &cp, time))
+                .map(|c| c.cosign(&ok.text, &ok.origin, &cp, time))
                 .collect::<Result<Vec<NoteSignature>, _>>()
                 .map_err(|e| Failure::Refused(Refusal::Malformed(e.to_string())))?;
             let lines: String = ours.iter().map(NoteSignature::line).collect();

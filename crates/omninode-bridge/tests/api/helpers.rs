@@ -462,3 +462,75 @@ pub(crate) fn kafka_script(args: &[&str], env: &[(&str, &str)]) -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+/// A child process that serves (a witness, a test peer): killed and waited for on drop.
+pub(crate) struct Listening {
+    child: Child,
+    /// Where it listens (its `listening on <url>` line).
+    pub(crate) url: String,
+    /// The stdout lines before that one (a peer witness prints its vkey there).
+    pub(crate) said: Vec<String>,
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawns `cmd` (stdout piped; stderr as the caller set it) and waits for its
+/// `listening on <url>` line.
+pub(crate) fn spawn_listening(mut cmd: Command) -> Listening {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("spawn");
+    let stdout = child.stdout.take().unwrap();
+    // Owned at once: killed and waited for on every path, panics included.
+    let mut p = Listening {
+        child,
+        url: String::new(),
+        said: Vec::new(),
+    };
+    let mut out = BufReader::new(stdout);
+    loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "no listening line");
+        if let Some(url) = line.trim().strip_prefix("listening on ") {
+            p.url = url.to_owned();
+            // Keep the pipe drained so the child never blocks on stdout.
+            std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+            return p;
+        }
+        p.said.push(line.trim().to_owned());
+    }
+}
+
+/// One of our witnesses (`omninode-bridge witness`, SQLite state) for the log `log_vkey`,
+/// its keys and state in `dir` (made on first use, kept for restarts); it and its vkey.
+pub(crate) fn our_witness(dir: &Path, name: &str, log_vkey: &str) -> (Listening, String) {
+    let keys = dir.join("keys");
+    let vkey = if keys.join("witness_ed25519").exists() {
+        std::fs::read_to_string(dir.join("vkey")).unwrap()
+    } else {
+        let out = Command::new(bin())
+            .args(["keys", "generate", "--witness", "--name", name])
+            .arg(&keys)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let v = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        std::fs::write(dir.join("vkey"), &v).unwrap();
+        v
+    };
+    std::fs::write(dir.join("policy"), format!("log {log_vkey}\nquorum none\n")).unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.args(["witness", "--bind", "127.0.0.1:0", "--name", name])
+        .arg("--key")
+        .arg(keys.join("witness_ed25519"))
+        .arg("--policy")
+        .arg(dir.join("policy"))
+        .arg("--data-dir")
+        .arg(dir.join("state"))
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "warn");
+    (spawn_listening(cmd), vkey)
+}

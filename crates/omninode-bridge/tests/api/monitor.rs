@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{bin, Server};
+use crate::helpers::{bin, our_witness, Server};
 
 struct Run {
     code: i32,
@@ -239,42 +239,8 @@ async fn a_fork_a_shrunk_tree_and_a_witness_of_another_history_are_inconsistent(
 
     // A witness that cosigned C's history (3 entries) while A shows 300 whose first three
     // differ: a split view, seen by comparing the witness's view with the log's.
-    let w_dir = dir.path().join("w");
-    let gen = Command::new(bin())
-        .args(["keys", "generate", "--witness", "--name", "w.test"])
-        .arg(w_dir.join("keys"))
-        .output()
-        .unwrap();
-    let wvkey = String::from_utf8(gen.stdout).unwrap().trim().to_owned();
-    std::fs::write(
-        w_dir.join("policy"),
-        format!("log {}\nquorum none\n", vkey.trim()),
-    )
-    .unwrap();
-    let mut witness = Command::new(bin())
-        .args(["witness", "--bind", "127.0.0.1:0", "--name", "w.test"])
-        .arg("--key")
-        .arg(w_dir.join("keys/witness_ed25519"))
-        .arg("--policy")
-        .arg(w_dir.join("policy"))
-        .arg("--data-dir")
-        .arg(w_dir.join("state"))
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(witness.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let wurl = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let (witness, wvkey) = our_witness(&dir.path().join("w"), "w.test", vkey.trim());
+    let wurl = witness.url.clone();
     drop(c);
     let policy = dir.path().join("c-policy");
     std::fs::write(
@@ -304,8 +270,7 @@ async fn a_fork_a_shrunk_tree_and_a_witness_of_another_history_are_inconsistent(
         &dir.path().join("fresh"),
         &["--witness", &wurl],
     );
-    let _ = witness.kill();
-    let _ = witness.wait();
+    drop(witness);
     assert_eq!(r.code, 3, "{} {:?}", r.stderr, r.lines);
     assert!(r.stderr.contains("the witness's view"), "{}", r.stderr);
     drop(c);

@@ -4,13 +4,12 @@
 //! verified by that independent code, 8 concurrent submissions of which exactly one is
 //! cosigned, and the state kept across a restart. On the suite's backend.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::helpers::{bin, on_postgres, python, scratch_pg_database};
+use crate::helpers::{bin, on_postgres, python, scratch_pg_database, spawn_listening, Listening};
 
 const ORIGIN: &str = "peer.example/log";
 const NAME: &str = "witness.example/w1";
@@ -30,20 +29,7 @@ fn peer(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A running witness; killed on drop.
-struct WitnessProcess {
-    child: Child,
-    url: String,
-}
-
-impl Drop for WitnessProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(dir: &Path, database: Option<&str>, log: &Path) -> WitnessProcess {
+fn start(dir: &Path, database: Option<&str>, log: &Path) -> Listening {
     let mut cmd = Command::new(bin());
     cmd.arg("witness")
         .args([
@@ -64,7 +50,6 @@ fn start(dir: &Path, database: Option<&str>, log: &Path) -> WitnessProcess {
         .arg(dir.join("state"))
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
         .stderr(Stdio::from(
             std::fs::OpenOptions::new()
                 .create(true)
@@ -76,22 +61,7 @@ fn start(dir: &Path, database: Option<&str>, log: &Path) -> WitnessProcess {
         cmd.env("DATABASE_URL", url)
             .args(["--db-pool-min", "1", "--db-pool-max", "8"]);
     }
-    let mut child = cmd.spawn().expect("spawn the witness");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| {
-            panic!(
-                "unexpected first line {line:?}: {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            )
-        })
-        .to_owned();
-    WitnessProcess { child, url }
+    spawn_listening(cmd)
 }
 
 fn cases(output: &str) -> std::collections::HashMap<String, Value> {

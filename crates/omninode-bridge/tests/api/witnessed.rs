@@ -5,96 +5,23 @@
 //! 201 carried; a restart that resumes from the stored sizes; two instances on one
 //! PostgreSQL.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{bin, on_postgres, python, Server};
-
-/// A child process (a witness) killed on drop.
-struct Proc {
-    child: Child,
-    url: String,
-    /// The first stdout lines before the "listening on" one (a peer witness's vkey).
-    said: Vec<String>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(mut cmd: Command) -> Proc {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().unwrap();
-    // Owned by a Proc at once: killed and waited for on every path, panics included.
-    let mut p = Proc {
-        child,
-        url: String::new(),
-        said: Vec::new(),
-    };
-    let mut out = BufReader::new(stdout);
-    loop {
-        let mut line = String::new();
-        assert!(out.read_line(&mut line).unwrap() > 0, "no listening line");
-        if let Some(url) = line.trim().strip_prefix("listening on ") {
-            p.url = url.to_owned();
-            // Keep the pipe drained so the child never blocks on stdout.
-            std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-            return p;
-        }
-        p.said.push(line.trim().to_owned());
-    }
-}
-
-/// One of our witnesses for the log `log_vkey`, its state in `dir`; (process, vkey).
-fn our_witness(dir: &Path, name: &str, log_vkey: &str) -> (Proc, String) {
-    let keys = dir.join("keys");
-    let vkey = if keys.join("witness_ed25519").exists() {
-        std::fs::read_to_string(dir.join("vkey")).unwrap()
-    } else {
-        let out = Command::new(bin())
-            .args(["keys", "generate", "--witness", "--name", name])
-            .arg(&keys)
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let v = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-        std::fs::write(dir.join("vkey"), &v).unwrap();
-        v
-    };
-    std::fs::write(dir.join("policy"), format!("log {log_vkey}\nquorum none\n")).unwrap();
-    let mut cmd = Command::new(bin());
-    cmd.args(["witness", "--bind", "127.0.0.1:0", "--name", name])
-        .arg("--key")
-        .arg(keys.join("witness_ed25519"))
-        .arg("--policy")
-        .arg(dir.join("policy"))
-        .arg("--data-dir")
-        .arg(dir.join("state"))
-        .env_remove("DATABASE_URL")
-        .env("RUST_LOG", "warn");
-    (spawn(cmd), vkey)
-}
+use crate::helpers::{bin, on_postgres, our_witness, python, spawn_listening, Listening, Server};
 
 /// A witness we did not write (`tlog_peer.py witness`); (process, vkey).
-fn peer_witness(dir: &Path, name: &str, alg: &str, log_vkey: &str) -> Proc {
+fn peer_witness(dir: &Path, name: &str, alg: &str, log_vkey: &str) -> Listening {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api/tlog_peer.py");
     let mut cmd = Command::new(python());
     cmd.arg(script)
         .args(["witness", log_vkey, name, alg])
         .arg(dir.join(format!("{alg}.state")))
         .arg(dir.join(format!("{alg}.requests")));
-    spawn(cmd)
+    spawn_listening(cmd)
 }
 
 /// The log's vkey: a first start of the server on `data` (its keys are made there).
